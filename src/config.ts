@@ -1,0 +1,74 @@
+import { Type, type Static, type TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+
+// Each variable says what it expects in words, so a bad value is reported in one readable line.
+function variable<T extends TSchema> (schema: T, expects: string, description: string): T {
+  return Object.assign(schema, { expects, description })
+}
+
+const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
+
+export const configProperties = {
+  HOST: variable(Type.String({ default: '127.0.0.1', minLength: 1 }), 'a host name or IP address to listen on',
+    'Address the HTTP server listens on (0.0.0.0 in containers).'),
+  PORT: variable(Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }), 'an integer port from 0 to 65535',
+    'TCP port of the HTTP and WebSocket server.'),
+  LOG_LEVEL: variable(Type.Union(LogLevel.anyOf, { default: 'info' }), 'one of fatal, error, warn, info, debug, trace, silent',
+    'pino log level. Logs are JSON unless stdout is a terminal.'),
+  STORE: variable(Type.Optional(Type.Union([Type.Literal('embedded'), Type.Literal('mongodb')])), 'embedded or mongodb',
+    'Storage backend. Default: mongodb when MONGODB_URL is set, else embedded (SQLite under DATA_DIR).'),
+  DATA_DIR: variable(Type.String({ default: './data', minLength: 1 }), 'a directory path',
+    'Where the embedded store (SQLite) and the HNSW vector index files live.'),
+  MONGODB_URL: variable(Type.Optional(Type.String({ pattern: '^mongodb(\\+srv)?://[^\\s]+$' })),
+    'a MongoDB connection string starting with mongodb:// or mongodb+srv://',
+    'MongoDB connection string (a replica set or Atlas: change streams are required).'),
+  MONGODB_DB: variable(Type.String({ default: 'townhall', pattern: '^[^/\\\\. "$]{1,63}$' }), 'a MongoDB database name (no / \\ . space " $)',
+    'Database name used on the MongoDB deployment.'),
+  REDIS_URL: variable(Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })), 'a Redis URL starting with redis:// or rediss://',
+    'Optional Redis, for fan-out between several instances and shared rate limits. Without it one instance serves everything.'),
+  SHUTDOWN_GRACE_MS: variable(Type.Integer({ default: 4000, minimum: 100, maximum: 60000 }), 'an integer number of milliseconds from 100 to 60000',
+    'How long a shutdown may take before the process is ended anyway.')
+}
+
+export const ConfigSchema = Type.Object(configProperties)
+export type RawConfig = Static<typeof ConfigSchema>
+export type StoreKind = 'embedded' | 'mongodb'
+export type Config = Omit<RawConfig, 'STORE'> & { STORE: StoreKind }
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor (problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/** Reads, defaults, converts and validates the environment; throws ConfigError with one line per bad variable. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, unknown> = {}
+  for (const key of Object.keys(configProperties)) {
+    const value = env[key]
+    // An empty value counts as unset, as in most .env conventions.
+    if (value !== undefined && value !== '') input[key] = value
+  }
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, input)) as Record<string, unknown>
+  const problems = new Map<string, string>()
+  for (const error of Value.Errors(ConfigSchema, converted)) {
+    const key = error.instancePath.split('/')[1]
+    if (key === undefined || problems.has(key)) continue
+    const expects = (configProperties as Record<string, { expects?: string }>)[key]?.expects ?? error.message
+    problems.set(key, `${key}: expected ${expects}, got ${JSON.stringify(input[key])}`)
+  }
+  if (converted.STORE === 'mongodb' && converted.MONGODB_URL === undefined) {
+    problems.set('MONGODB_URL', 'MONGODB_URL: expected a MongoDB connection string because STORE=mongodb, got nothing')
+  }
+  if (problems.size > 0) throw new ConfigError([...problems.values()])
+  const raw = converted as RawConfig
+  return { ...raw, STORE: raw.STORE ?? (raw.MONGODB_URL !== undefined ? 'mongodb' : 'embedded') }
+}
+
+/** The connection string with its password replaced, for logs and error messages. */
+export function redactUrl (url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@')
+}

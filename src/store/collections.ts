@@ -1,0 +1,45 @@
+// Every collection of the data model (BRIEF §1) and the indexes each needs. Both stores create them at start.
+
+export interface IndexSpec {
+  keys: Record<string, 1 | -1>
+  unique?: boolean
+}
+
+export type CollectionName =
+  | 'worlds' | 'worldStatus' | 'engines' | 'inputs' | 'maps' | 'playerDescriptions' | 'agentDescriptions'
+  | 'archivedPlayers' | 'archivedAgents' | 'archivedConversations' | 'participatedTogether' | 'messages'
+  | 'memories' | 'memoryEmbeddings' | 'embeddingsCache'
+
+export const collections: Record<CollectionName, IndexSpec[]> = {
+  worlds: [],
+  worldStatus: [{ keys: { worldId: 1 }, unique: true }, { keys: { isDefault: 1 } }, { keys: { status: 1 } }],
+  engines: [],
+  inputs: [{ keys: { engineId: 1, number: 1 }, unique: true }, { keys: { received: 1 } }],
+  maps: [{ keys: { worldId: 1 }, unique: true }],
+  playerDescriptions: [{ keys: { worldId: 1, playerId: 1 }, unique: true }],
+  agentDescriptions: [{ keys: { worldId: 1, agentId: 1 }, unique: true }],
+  archivedPlayers: [{ keys: { worldId: 1, id: 1 }, unique: true }],
+  archivedAgents: [{ keys: { worldId: 1, id: 1 }, unique: true }],
+  archivedConversations: [{ keys: { worldId: 1, id: 1 }, unique: true }],
+  participatedTogether: [
+    { keys: { worldId: 1, player1: 1, conversationId: 1 }, unique: true },
+    { keys: { worldId: 1, player1: 1, player2: 1, ended: 1 } },
+    { keys: { worldId: 1, player1: 1, ended: 1 } }
+  ],
+  messages: [
+    { keys: { worldId: 1, conversationId: 1, messageUuid: 1 }, unique: true },
+    { keys: { worldId: 1, conversationId: 1, _creationTime: 1 } }
+  ],
+  memories: [{ keys: { playerId: 1, _creationTime: 1 } }, { keys: { embeddingId: 1 } }],
+  memoryEmbeddings: [{ keys: { playerId: 1 } }],
+  embeddingsCache: [{ keys: { model: 1, textHash: 1 }, unique: true }]
+}
+export const collectionNames = Object.keys(collections) as CollectionName[]
+
+export function isCollectionName (name: string): name is CollectionName {
+  return Object.hasOwn(collections, name)
+}
+
+export function indexName (keys: Record<string, 1 | -1>): string {
+  return Object.entries(keys).map(([k, d]) => `${k.replace(/\./g, '_')}_${d}`).join('_')
+}

@@ -1,0 +1,292 @@
+// The embedded store: SQLite (better-sqlite3, WAL) with one table of JSON documents per collection.
+import { EventEmitter } from 'node:events'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import Database from 'better-sqlite3'
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
+import { collectionNames, collections, indexName, type CollectionName } from './collections.ts'
+import { decodeDoc, encodeDoc } from './codec.ts'
+import { DuplicateKeyError } from './errors.ts'
+import { compileFilter, compileSort, fieldExpr } from './sqliteQuery.ts'
+import { applyUpdate, equalityFields, setPath } from './update.ts'
+import type {
+  ChangeEvent, ChangeFeed, ChangeListener, Collection, Doc, Filter, FindOptions, NewDoc, Sort, Store, Update, UpdateResult
+} from './types.ts'
+
+export interface EmbeddedStoreOptions {
+  dataDir: string
+  now?: () => number
+}
+
+const FILE = 'townhall.sqlite'
+
+function isUniqueViolation (err: unknown): boolean {
+  const code = (err as { code?: string }).code
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}
+
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const
+  readonly path: string
+  readonly #db: SqliteDatabase
+  readonly #events = new EventEmitter()
+  readonly #collections = new Map<CollectionName, EmbeddedCollection<Doc>>()
+  readonly #now: () => number
+
+  constructor (options: EmbeddedStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true })
+    this.path = resolve(join(options.dataDir, FILE))
+    this.#now = options.now ?? Date.now
+    this.#db = new Database(this.path)
+    this.#db.pragma('journal_mode = WAL')
+    // NORMAL is durable across a process kill in WAL mode; only a power loss can drop the last commits.
+    this.#db.pragma('synchronous = NORMAL')
+    this.#db.pragma('busy_timeout = 10000')
+    this.#events.setMaxListeners(0)
+    for (const name of collectionNames) this.#ensureCollection(name)
+  }
+
+  #ensureCollection (name: CollectionName): void {
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS "${name}" (_id TEXT PRIMARY KEY, doc TEXT NOT NULL)`)
+    for (const spec of collections[name]) {
+      const columns = Object.entries(spec.keys).map(([path, dir]) => `${fieldExpr(path)}${dir === -1 ? ' DESC' : ''}`)
+      const unique = spec.unique === true ? 'UNIQUE ' : ''
+      this.#db.exec(`CREATE ${unique}INDEX IF NOT EXISTS "${name}__${indexName(spec.keys)}" ON "${name}" (${columns.join(', ')})`)
+    }
+  }
+
+  collection<T extends Doc = Doc> (name: CollectionName): Collection<T> {
+    let collection = this.#collections.get(name)
+    if (collection === undefined) {
+      collection = new EmbeddedCollection(name, this.#db, this.#now, (event) => { this.#events.emit('change', event) })
+      this.#collections.set(name, collection)
+    }
+    return collection as unknown as Collection<T>
+  }
+
+  async ping (): Promise<void> {
+    this.#db.prepare('SELECT 1').get()
+  }
+
+  async openChangeFeed (): Promise<ChangeFeed> {
+    return new EmbeddedChangeFeed(this.#events)
+  }
+
+  describe (): string {
+    return `embedded SQLite at ${this.path}`
+  }
+
+  async close (): Promise<void> {
+    if (this.#db.open) this.#db.close()
+  }
+}
+
+class EmbeddedChangeFeed implements ChangeFeed {
+  readonly #events: EventEmitter
+  readonly #listeners = new Set<(event: ChangeEvent) => void>()
+  #closed = false
+
+  constructor (events: EventEmitter) {
+    this.#events = events
+  }
+
+  get live (): boolean {
+    return !this.#closed
+  }
+
+  subscribe (names: readonly CollectionName[], listener: ChangeListener): () => void {
+    const wanted = new Set(names)
+    const forward = (event: ChangeEvent): void => {
+      if (!wanted.has(event.collection)) return
+      // A failing listener must never fail the write that triggered it.
+      try { listener(event) } catch { /* the listener owns its errors */ }
+    }
+    this.#listeners.add(forward)
+    this.#events.on('change', forward)
+    return () => {
+      this.#listeners.delete(forward)
+      this.#events.off('change', forward)
+    }
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    for (const forward of this.#listeners) this.#events.off('change', forward)
+    this.#listeners.clear()
+  }
+}
+
+interface Modified<T> { before: T[], after: T[], modified: number, upserted: T | null }
+
+class EmbeddedCollection<T extends Doc> implements Collection<T> {
+  readonly name: CollectionName
+  readonly #db: SqliteDatabase
+  readonly #now: () => number
+  readonly #emit: (event: ChangeEvent) => void
+  readonly #statements = new Map<string, Statement>()
+
+  constructor (name: CollectionName, db: SqliteDatabase, now: () => number, emit: (event: ChangeEvent) => void) {
+    this.name = name
+    this.#db = db
+    this.#now = now
+    this.#emit = emit
+  }
+
+  #stmt (sql: string): Statement {
+    let stmt = this.#statements.get(sql)
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(sql)
+      this.#statements.set(sql, stmt)
+    }
+    return stmt
+  }
+
+  #complete (doc: NewDoc<T>): T {
+    return { ...doc, _id: doc._id ?? randomUUID(), _creationTime: doc._creationTime ?? this.#now() } as T
+  }
+
+  #select (filter: Filter, options: FindOptions = {}): T[] {
+    const { where, params } = compileFilter(filter)
+    let sql = `SELECT doc FROM "${this.name}" WHERE ${where} ORDER BY ${compileSort(options.sort)}`
+    if (options.limit !== undefined || options.skip !== undefined) {
+      sql += ' LIMIT ? OFFSET ?'
+      params.push(options.limit ?? -1, options.skip ?? 0)
+    }
+    return (this.#stmt(sql).pluck().all(...params) as string[]).map((text) => decodeDoc<T>(text))
+  }
+
+  #insertRow (doc: T, orIgnore: boolean): boolean {
+    const sql = `INSERT ${orIgnore ? 'OR IGNORE ' : ''}INTO "${this.name}" (_id, doc) VALUES (?, ?)`
+    try {
+      return this.#stmt(sql).run(doc._id, encodeDoc(doc)).changes === 1
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateKeyError(this.name, (err as Error).message)
+      throw err
+    }
+  }
+
+  #writeRow (doc: T): void {
+    try {
+      this.#stmt(`UPDATE "${this.name}" SET doc = ? WHERE _id = ?`).run(encodeDoc(doc), doc._id)
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateKeyError(this.name, (err as Error).message)
+      throw err
+    }
+  }
+
+  async insertOne (doc: NewDoc<T>): Promise<T> {
+    const full = this.#complete(doc)
+    this.#insertRow(full, false)
+    this.#emit({ collection: this.name, op: 'insert', id: full._id, doc: full })
+    return full
+  }
+
+  async insertMany (docs: Array<NewDoc<T>>, options: { ignoreDuplicates?: boolean } = {}): Promise<{ inserted: number }> {
+    const inserted: T[] = []
+    this.#db.transaction(() => {
+      for (const doc of docs) {
+        const full = this.#complete(doc)
+        if (this.#insertRow(full, options.ignoreDuplicates === true)) inserted.push(full)
+      }
+    }).immediate()
+    for (const doc of inserted) this.#emit({ collection: this.name, op: 'insert', id: doc._id, doc })
+    return { inserted: inserted.length }
+  }
+
+  async findOne (filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
+    return this.#select(filter, { sort: options.sort, limit: 1 })[0] ?? null
+  }
+
+  async find (filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    return this.#select(filter, options)
+  }
+
+  async * iterate (filter: Filter, options: FindOptions & { batchSize?: number } = {}): AsyncIterable<T> {
+    const batchSize = options.batchSize ?? 1000
+    let skip = options.skip ?? 0
+    let remaining = options.limit ?? Infinity
+    // Keyset pagination would be faster, but offsets keep any sort order correct; batches bound the memory.
+    while (remaining > 0) {
+      const batch = this.#select(filter, { sort: options.sort, skip, limit: Math.min(batchSize, remaining) })
+      for (const doc of batch) yield doc
+      if (batch.length < batchSize) return
+      skip += batch.length
+      remaining -= batch.length
+    }
+  }
+
+  async count (filter: Filter = {}): Promise<number> {
+    const { where, params } = compileFilter(filter)
+    return this.#stmt(`SELECT count(*) FROM "${this.name}" WHERE ${where}`).pluck().get(...params) as number
+  }
+
+  /** Read-modify-write under an immediate transaction, so the check and the write are one step across processes. */
+  #modify (filter: Filter, update: Update, limit: number | undefined, upsert: boolean): Modified<T> {
+    const before: T[] = []
+    const after: T[] = []
+    let modified = 0
+    let upserted: T | null = null
+    this.#db.transaction(() => {
+      const docs = this.#select(filter, { limit })
+      if (docs.length === 0 && upsert) {
+        const fresh = this.#complete({} as NewDoc<T>)
+        for (const [path, value] of Object.entries(equalityFields(filter))) setPath(fresh, path, value)
+        applyUpdate(fresh, update, true)
+        this.#insertRow(fresh, false)
+        upserted = fresh
+        return
+      }
+      for (const doc of docs) {
+        before.push(structuredClone(doc))
+        if (applyUpdate(doc, update, false)) {
+          this.#writeRow(doc)
+          modified++
+        }
+        after.push(doc)
+      }
+    }).immediate()
+    if (upserted !== null) this.#emit({ collection: this.name, op: 'insert', id: (upserted as T)._id, doc: upserted })
+    for (const doc of after) this.#emit({ collection: this.name, op: 'update', id: doc._id, doc })
+    return { before, after, modified, upserted }
+  }
+
+  #result (r: Modified<T>): UpdateResult {
+    return { matched: r.after.length, modified: r.modified, upsertedId: r.upserted?._id ?? null }
+  }
+
+  async updateOne (filter: Filter, update: Update, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    return this.#result(this.#modify(filter, update, 1, options.upsert === true))
+  }
+
+  async updateMany (filter: Filter, update: Update): Promise<UpdateResult> {
+    return this.#result(this.#modify(filter, update, undefined, false))
+  }
+
+  async findOneAndUpdate (filter: Filter, update: Update, options: { upsert?: boolean, returnDocument?: 'before' | 'after' } = {}): Promise<T | null> {
+    const r = this.#modify(filter, update, 1, options.upsert === true)
+    if (r.upserted !== null) return options.returnDocument === 'after' ? r.upserted : null
+    return (options.returnDocument === 'after' ? r.after[0] : r.before[0]) ?? null
+  }
+
+  #delete (filter: Filter, limit: number | undefined): number {
+    const { where, params } = compileFilter(filter)
+    let ids: string[] = []
+    this.#db.transaction(() => {
+      ids = this.#stmt(`SELECT _id FROM "${this.name}" WHERE ${where} ORDER BY rowid${limit === undefined ? '' : ` LIMIT ${limit}`}`)
+        .pluck().all(...params) as string[]
+      const del = this.#stmt(`DELETE FROM "${this.name}" WHERE _id = ?`)
+      for (const id of ids) del.run(id)
+    }).immediate()
+    for (const id of ids) this.#emit({ collection: this.name, op: 'delete', id })
+    return ids.length
+  }
+
+  async deleteOne (filter: Filter): Promise<number> {
+    return this.#delete(filter, 1)
+  }
+
+  async deleteMany (filter: Filter): Promise<number> {
+    return this.#delete(filter, undefined)
+  }
+}

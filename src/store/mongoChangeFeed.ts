@@ -1,0 +1,147 @@
+// Change streams, one per collection with subscribers, reopened from the last resume token after an error.
+import type { ChangeStream, Db, Document, ResumeToken } from 'mongodb'
+import type { CollectionName } from './collections.ts'
+import type { ChangeEvent, ChangeFeed, ChangeListener, ChangeOperation, Doc } from './types.ts'
+
+export interface MongoChangeFeedOptions {
+  log?: { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
+  minBackoffMs?: number
+  maxBackoffMs?: number
+}
+
+const OPERATIONS = new Set<string>(['insert', 'update', 'replace', 'delete'])
+
+function toEvent (collection: CollectionName, change: Document): ChangeEvent | null {
+  if (!OPERATIONS.has(change.operationType)) return null
+  const doc = (change.fullDocument ?? undefined) as Doc | undefined
+  // Some MongoDB-wire servers put the whole document, not {_id}, in documentKey; the full document is the better source.
+  const id = doc?._id ?? change.documentKey?._id
+  if (id === undefined) return null
+  return { collection, op: change.operationType as ChangeOperation, id: String(id), doc }
+}
+
+class CollectionWatcher {
+  readonly name: CollectionName
+  readonly #db: Db
+  readonly #deliver: (event: ChangeEvent) => void
+  readonly #options: Required<Omit<MongoChangeFeedOptions, 'log'>> & Pick<MongoChangeFeedOptions, 'log'>
+  #stream: ChangeStream | null = null
+  #token: ResumeToken | null = null
+  #closed = false
+  #failures = 0
+  healthy = false
+  readonly ready: Promise<void>
+  #loop: Promise<void>
+
+  constructor (db: Db, name: CollectionName, deliver: (event: ChangeEvent) => void, options: MongoChangeFeed['options']) {
+    this.#db = db
+    this.name = name
+    this.#deliver = deliver
+    this.#options = options
+    let markReady!: () => void
+    this.ready = new Promise((resolve) => { markReady = resolve })
+    this.#loop = this.#run(markReady)
+  }
+
+  async #run (markReady: () => void): Promise<void> {
+    while (!this.#closed) {
+      try {
+        const options: Document = { fullDocument: 'updateLookup', maxAwaitTimeMS: 500 }
+        if (this.#token !== null) options.resumeAfter = this.#token
+        const stream = this.#db.collection(this.name).watch([], options)
+        this.#stream = stream
+        // The first tryNext opens the cursor: from here on no committed change is missed.
+        let change = await stream.tryNext()
+        this.healthy = true
+        if (this.#failures > 0) this.#options.log?.info({ collection: this.name }, 'change stream reopened')
+        this.#failures = 0
+        markReady()
+        while (!this.#closed) {
+          if (change !== null) {
+            this.#token = stream.resumeToken ?? change._id
+            const event = toEvent(this.name, change)
+            if (event !== null) this.#deliver(event)
+          } else if (stream.resumeToken !== null && stream.resumeToken !== undefined) {
+            this.#token = stream.resumeToken
+          }
+          change = await stream.tryNext()
+        }
+      } catch (err) {
+        if (this.#closed) break
+        this.healthy = false
+        this.#failures++
+        const delay = Math.min(this.#options.maxBackoffMs, this.#options.minBackoffMs * 2 ** (this.#failures - 1))
+        this.#options.log?.warn({ err, collection: this.name, attempt: this.#failures, delayMs: delay }, 'change stream failed; reopening')
+        await this.#stream?.close().catch(() => {})
+        await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)))
+      }
+    }
+    markReady()
+  }
+
+  /** Breaks the current stream as a network error would; the watcher must reopen from its resume token. */
+  async interrupt (): Promise<void> {
+    await this.#stream?.close()
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    this.healthy = false
+    await this.#stream?.close().catch(() => {})
+    await this.#loop
+  }
+}
+
+export class MongoChangeFeed implements ChangeFeed {
+  readonly options: Required<Omit<MongoChangeFeedOptions, 'log'>> & Pick<MongoChangeFeedOptions, 'log'>
+  readonly #db: Db
+  readonly #watchers = new Map<CollectionName, CollectionWatcher>()
+  readonly #listeners = new Map<CollectionName, Set<ChangeListener>>()
+  #closed = false
+
+  constructor (db: Db, options: MongoChangeFeedOptions) {
+    this.#db = db
+    this.options = { minBackoffMs: options.minBackoffMs ?? 100, maxBackoffMs: options.maxBackoffMs ?? 5000, log: options.log }
+  }
+
+  get live (): boolean {
+    if (this.#closed) return false
+    for (const watcher of this.#watchers.values()) if (!watcher.healthy) return false
+    return true
+  }
+
+  subscribe (names: readonly CollectionName[], listener: ChangeListener): () => void {
+    for (const name of names) {
+      let set = this.#listeners.get(name)
+      if (set === undefined) this.#listeners.set(name, set = new Set())
+      set.add(listener)
+      if (!this.#watchers.has(name) && !this.#closed) {
+        this.#watchers.set(name, new CollectionWatcher(this.#db, name, (event) => { this.#dispatch(event) }, this.options))
+      }
+    }
+    return () => { for (const name of names) this.#listeners.get(name)?.delete(listener) }
+  }
+
+  /** Resolves once every subscribed collection's stream is open, so later writes are certain to be seen. */
+  async ready (): Promise<void> {
+    await Promise.all([...this.#watchers.values()].map(async (w) => { await w.ready }))
+  }
+
+  /** For tests: breaks one collection's stream as a network failure would. */
+  async interrupt (name: CollectionName): Promise<void> {
+    await this.#watchers.get(name)?.interrupt()
+  }
+
+  #dispatch (event: ChangeEvent): void {
+    for (const listener of this.#listeners.get(event.collection) ?? []) {
+      try { listener(event) } catch (err) { this.options.log?.warn({ err, collection: event.collection }, 'change listener threw') }
+    }
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    await Promise.all([...this.#watchers.values()].map(async (w) => { await w.close() }))
+    this.#watchers.clear()
+    this.#listeners.clear()
+  }
+}

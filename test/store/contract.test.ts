@@ -1,0 +1,229 @@
+// One contract for the storage port, run against every available store.
+import { test } from 'tap'
+import { storeTargets } from '../helpers/stores.ts'
+import { collectionNames } from '../../src/store/collections.ts'
+import { DuplicateKeyError } from '../../src/store/errors.ts'
+import { bytesToFloat32, float32ToBytes } from '../../src/store/codec.ts'
+import type { Doc } from '../../src/store/types.ts'
+
+interface InputDoc extends Doc { engineId: string, number: number, name: string, args?: unknown, returnValue?: unknown }
+interface EngineDoc extends Doc { generationNumber: number, running: boolean, currentTime: number, nested?: { a?: number, b?: string } }
+
+for (const target of storeTargets()) {
+  test(`store contract: ${target.name}`, async (t) => {
+    t.test('every collection of the data model exists and starts empty', async (t) => {
+      const { store } = await target.fresh(t)
+      for (const name of collectionNames) t.equal(await store.collection(name).count(), 0, name)
+      t.ok(collectionNames.includes('memoryEmbeddings') && collectionNames.length === 15)
+    })
+
+    t.test('insertOne fills _id and _creationTime; findOne reads it back', async (t) => {
+      const { store } = await target.fresh(t)
+      const inputs = store.collection<InputDoc>('inputs')
+      const before = Date.now()
+      const doc = await inputs.insertOne({ engineId: 'e1', number: 1, name: 'join', args: { name: 'Ada', tags: ['x', 'y'] } })
+      t.type(doc._id, 'string')
+      t.ok(doc._creationTime >= before)
+      const read = await inputs.findOne({ _id: doc._id })
+      t.same(read, doc)
+      t.equal(await inputs.findOne({ _id: 'missing' }), null)
+    })
+
+    t.test('duplicate _id and unique-index collisions throw DuplicateKeyError', async (t) => {
+      const { store } = await target.fresh(t)
+      const inputs = store.collection<InputDoc>('inputs')
+      await inputs.insertOne({ _id: 'a', engineId: 'e1', number: 1, name: 'x' })
+      await t.rejects(inputs.insertOne({ _id: 'a', engineId: 'e1', number: 2, name: 'x' }), DuplicateKeyError)
+      await t.rejects(inputs.insertOne({ engineId: 'e1', number: 1, name: 'y' }), DuplicateKeyError)
+      await inputs.insertOne({ engineId: 'e2', number: 1, name: 'y' })
+      t.equal(await inputs.count(), 2)
+    })
+
+    t.test('insertMany with ignoreDuplicates skips collisions and counts what it inserted', async (t) => {
+      const { store } = await target.fresh(t)
+      const inputs = store.collection<InputDoc>('inputs')
+      const docs = [1, 2, 3].map((n) => ({ _id: `i${n}`, engineId: 'e', number: n, name: 'x' }))
+      t.same(await inputs.insertMany(docs), { inserted: 3 })
+      const again = [...docs, { _id: 'i4', engineId: 'e', number: 4, name: 'x' }]
+      t.same(await inputs.insertMany(again, { ignoreDuplicates: true }), { inserted: 1 })
+      await t.rejects(inputs.insertMany([{ _id: 'i5', engineId: 'e', number: 1, name: 'x' }]), DuplicateKeyError)
+      t.equal(await inputs.count(), 4)
+    })
+
+    t.test('filters: equality, null and missing, comparisons, $in/$nin, $exists, nested paths, booleans', async (t) => {
+      const { store } = await target.fresh(t)
+      const engines = store.collection<EngineDoc>('engines')
+      await engines.insertMany([
+        { _id: 'a', generationNumber: 1, running: true, currentTime: 10, nested: { a: 1, b: 'x' } },
+        { _id: 'b', generationNumber: 2, running: false, currentTime: 20, nested: { a: 2 } },
+        { _id: 'c', generationNumber: 3, running: true, currentTime: 30 },
+        { _id: 'd', generationNumber: 4, running: false, currentTime: 40, nested: { a: 4, b: null as unknown as string } }
+      ])
+      const ids = async (filter: Parameters<typeof engines.find>[0]): Promise<string[]> =>
+        (await engines.find(filter, { sort: { _id: 1 } })).map((d) => d._id)
+      t.same(await ids({ running: true }), ['a', 'c'])
+      t.same(await ids({ running: false }), ['b', 'd'])
+      t.same(await ids({ generationNumber: { $gt: 1, $lte: 3 } }), ['b', 'c'])
+      t.same(await ids({ currentTime: { $gte: 30 } }), ['c', 'd'])
+      t.same(await ids({ currentTime: { $lt: 20 } }), ['a'])
+      t.same(await ids({ 'nested.a': 2 }), ['b'])
+      t.same(await ids({ 'nested.b': null }), ['b', 'c', 'd'], 'null matches missing and null')
+      t.same(await ids({ 'nested.b': { $ne: 'x' } }), ['b', 'c', 'd'], '$ne matches missing')
+      t.same(await ids({ 'nested.b': { $ne: null } }), ['a'])
+      t.same(await ids({ _id: { $in: ['a', 'c', 'z'] } }), ['a', 'c'])
+      t.same(await ids({ 'nested.a': { $in: [1, 4] } }), ['a', 'd'])
+      t.same(await ids({ 'nested.a': { $nin: [1, 4] } }), ['b', 'c'], '$nin matches missing')
+      t.same(await ids({ nested: { $exists: false } }), ['c'])
+      t.same(await ids({ 'nested.b': { $exists: true } }), ['a', 'd'], '$exists is true for an explicit null')
+      t.same(await ids({ running: true, 'nested.a': 1 }), ['a'])
+      t.same(await ids({}), ['a', 'b', 'c', 'd'])
+    })
+
+    t.test('sort, limit, skip, count and iterate in batches', async (t) => {
+      const { store } = await target.fresh(t)
+      const inputs = store.collection<InputDoc>('inputs')
+      await inputs.insertMany(Array.from({ length: 25 }, (_, i) => ({ engineId: i % 2 === 0 ? 'even' : 'odd', number: i, name: 'n' })))
+      t.same((await inputs.find({ engineId: 'even' }, { sort: { number: -1 }, limit: 3 })).map((d) => d.number), [24, 22, 20])
+      t.same((await inputs.find({}, { sort: { number: 1 }, skip: 5, limit: 2 })).map((d) => d.number), [5, 6])
+      t.equal(await inputs.count({ engineId: 'odd' }), 12)
+      t.equal(await inputs.count(), 25)
+      const seen: number[] = []
+      for await (const doc of inputs.iterate({ engineId: 'even' }, { sort: { number: 1 }, batchSize: 4 })) seen.push(doc.number)
+      t.same(seen, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24])
+      const first = await inputs.findOne({ engineId: 'odd' }, { sort: { number: -1 } })
+      t.equal(first?.number, 23)
+    })
+
+    t.test('updateOne: $set (dotted), $inc, $unset, $max; a stale condition matches nothing', async (t) => {
+      const { store } = await target.fresh(t)
+      const engines = store.collection<EngineDoc>('engines')
+      const e = await engines.insertOne({ generationNumber: 1, running: true, currentTime: 100, nested: { a: 1 } })
+      const r1 = await engines.updateOne({ _id: e._id, generationNumber: 1 },
+        { $set: { 'nested.b': 'hi', running: false }, $inc: { generationNumber: 1 }, $max: { currentTime: 50 } })
+      t.same(r1, { matched: 1, modified: 1, upsertedId: null })
+      const stale = await engines.updateOne({ _id: e._id, generationNumber: 1 }, { $set: { running: true } })
+      t.equal(stale.matched, 0, 'a runner holding an old generation cannot commit')
+      await engines.updateOne({ _id: e._id }, { $unset: { 'nested.a': 1 }, $max: { currentTime: 200 } })
+      const read = await engines.findOne({ _id: e._id })
+      t.same({ ...read, _id: undefined, _creationTime: undefined }, {
+        _id: undefined, _creationTime: undefined, generationNumber: 2, running: false, currentTime: 200, nested: { b: 'hi' }
+      })
+      t.equal(read?._creationTime, e._creationTime, 'updates keep the creation time')
+    })
+
+    t.test('upserts create string ids and creation times, and $setOnInsert applies only on insert', async (t) => {
+      const { store } = await target.fresh(t)
+      const descriptions = store.collection('playerDescriptions')
+      const r = await descriptions.updateOne({ worldId: 'w', playerId: 'p:1' },
+        { $set: { name: 'Ada' }, $setOnInsert: { character: 'f1' } }, { upsert: true })
+      t.type(r.upsertedId, 'string')
+      await descriptions.updateOne({ worldId: 'w', playerId: 'p:1' },
+        { $set: { name: 'Ada L.' }, $setOnInsert: { character: 'f2' } }, { upsert: true })
+      const docs = await descriptions.find({ worldId: 'w' })
+      t.equal(docs.length, 1)
+      t.match(docs[0], { worldId: 'w', playerId: 'p:1', name: 'Ada L.', character: 'f1' })
+      t.type(docs[0]?._id, 'string')
+      t.type(docs[0]?._creationTime, 'number')
+    })
+
+    t.test('findOneAndUpdate is an atomic counter: concurrent increments never repeat a number', async (t) => {
+      const { store } = await target.fresh(t)
+      const engines = store.collection<EngineDoc & { nextInput?: number }>('engines')
+      await engines.insertOne({ _id: 'e', generationNumber: 0, running: true, currentTime: 0, nextInput: 0 })
+      const numbers = await Promise.all(Array.from({ length: 40 }, async () => {
+        const doc = await engines.findOneAndUpdate({ _id: 'e' }, { $inc: { nextInput: 1 } }, { returnDocument: 'after' })
+        return doc!.nextInput!
+      }))
+      t.same([...numbers].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1))
+      const before = await engines.findOneAndUpdate({ _id: 'e' }, { $set: { running: false } }, { returnDocument: 'before' })
+      t.equal(before?.running, true)
+      t.equal(await engines.findOneAndUpdate({ _id: 'nope' }, { $set: { running: false } }), null)
+      const created = await engines.findOneAndUpdate({ _id: 'new' }, { $inc: { generationNumber: 1 } }, { upsert: true, returnDocument: 'after' })
+      t.match(created, { _id: 'new', generationNumber: 1 })
+    })
+
+    t.test('updateMany, deleteOne and deleteMany report counts', async (t) => {
+      const { store } = await target.fresh(t)
+      const inputs = store.collection<InputDoc>('inputs')
+      await inputs.insertMany(Array.from({ length: 6 }, (_, i) => ({ engineId: 'e', number: i, name: i < 3 ? 'old' : 'new' })))
+      t.same(await inputs.updateMany({ name: 'old' }, { $set: { returnValue: { kind: 'ok', value: null } } }), { matched: 3, modified: 3, upsertedId: null })
+      t.equal(await inputs.count({ 'returnValue.kind': 'ok' }), 3)
+      t.equal(await inputs.deleteOne({ name: 'new' }), 1)
+      t.equal(await inputs.deleteMany({ number: { $lt: 3 } }), 3)
+      t.equal(await inputs.deleteMany({ name: 'none' }), 0)
+      t.equal(await inputs.count(), 2)
+    })
+
+    t.test('binary values round-trip as bytes', async (t) => {
+      const { store } = await target.fresh(t)
+      const embeddings = store.collection('memoryEmbeddings')
+      const vector = new Float32Array([0.25, -1.5, 3.125, 1e-7])
+      const doc = await embeddings.insertOne({ playerId: 'p:1', embedding: float32ToBytes(vector), raw: Buffer.from([0, 1, 255]) })
+      const read = await embeddings.findOne({ _id: doc._id })
+      t.ok(read?.embedding instanceof Uint8Array)
+      t.same(Array.from(bytesToFloat32(read!.embedding as Uint8Array)), Array.from(vector))
+      t.same(Array.from(read!.raw as Uint8Array), [0, 1, 255])
+    })
+
+    t.test('data written before a restart is there after it', async (t) => {
+      const { store, reopen } = await target.fresh(t)
+      await store.collection('worlds').insertOne({ _id: 'w1', nextId: 7 })
+      await store.close()
+      const again = await reopen()
+      t.match(await again.collection('worlds').findOne({ _id: 'w1' }), { nextId: 7 })
+    })
+
+    t.test('change feed: inserts, updates and deletes of subscribed collections only, after commit', async (t) => {
+      const { store } = await target.fresh(t)
+      const feed = await store.openChangeFeed()
+      t.teardown(async () => { await feed.close() })
+      const events: Array<{ collection: string, op: string, id: string, doc?: unknown }> = []
+      const unsubscribe = feed.subscribe(['worlds', 'inputs'], (e) => { events.push(e) })
+      await (feed as { ready?: () => Promise<void> }).ready?.()
+      t.ok(feed.live)
+      const worlds = store.collection('worlds')
+      await worlds.insertOne({ _id: 'w', nextId: 0 })
+      await worlds.updateOne({ _id: 'w' }, { $inc: { nextId: 1 } })
+      await store.collection('engines').insertOne({ _id: 'ignored' })
+      await store.collection('inputs').insertOne({ _id: 'i', engineId: 'e', number: 1, name: 'x' })
+      await worlds.deleteOne({ _id: 'w' })
+      await waitFor(() => events.length >= 4)
+      // Order is guaranteed within a collection (MongoDB streams each collection separately).
+      const of = (collection: string): string[][] => events.filter((e) => e.collection === collection).map((e) => [e.op, e.id])
+      t.same(of('worlds'), [['insert', 'w'], ['update', 'w'], ['delete', 'w']])
+      t.same(of('inputs'), [['insert', 'i']])
+      t.same(of('engines'), [], 'collections nobody subscribed to are not delivered')
+      t.match(events.find((e) => e.op === 'update')?.doc, { _id: 'w', nextId: 1 }, 'updates carry the document after the change')
+      unsubscribe()
+      await worlds.insertOne({ _id: 'late' })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      t.notOk(events.some((e) => e.id === 'late'), 'nothing arrives after unsubscribe')
+    })
+
+    if (target.name === 'mongodb') {
+      t.test('change feed: no event is lost when a change stream breaks and reopens', async (t) => {
+        const { store } = await target.fresh(t)
+        const feed = await store.openChangeFeed()
+        t.teardown(async () => { await feed.close() })
+        const seen = new Set<string>()
+        feed.subscribe(['messages'], (e) => { seen.add(e.id) })
+        const mongoFeed = feed as unknown as { ready: () => Promise<void>, interrupt: (name: string) => Promise<void> }
+        await mongoFeed.ready()
+        const messages = store.collection('messages')
+        for (let i = 0; i < 30; i++) {
+          await messages.insertOne({ _id: `m${i}`, worldId: 'w', conversationId: 'c', messageUuid: `u${i}`, text: 'hi' })
+          if (i === 10 || i === 20) await mongoFeed.interrupt('messages')
+        }
+        await waitFor(() => seen.size >= 30, 10_000)
+        t.equal(seen.size, 30)
+        await waitFor(() => feed.live, 5000)
+        t.ok(feed.live, 'the feed is live again after reopening')
+      })
+    }
+  })
+}
+
+async function waitFor (condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+}
