@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 
 // Each variable says what it expects in words, so a bad value is reported in one readable line.
-function variable<T extends TSchema> (schema: T, expects: string, description: string): T {
+function variable<T extends TSchema> (schema: T, expects: string, description: string): T & { expects: string } {
   return Object.assign(schema, { expects, description })
 }
 
@@ -52,13 +52,15 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     // An empty value counts as unset, as in most .env conventions.
     if (value !== undefined && value !== '') input[key] = value
   }
-  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, input)) as Record<string, unknown>
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, { ...input })) as Record<string, unknown>
   const problems = new Map<string, string>()
-  for (const error of Value.Errors(ConfigSchema, converted)) {
-    const key = error.instancePath.split('/')[1]
-    if (key === undefined || problems.has(key)) continue
-    const expects = (configProperties as Record<string, { expects?: string }>)[key]?.expects ?? error.message
-    problems.set(key, `${key}: expected ${expects}, got ${JSON.stringify(input[key])}`)
+  // Checked one variable at a time so that every bad variable is reported, each once.
+  for (const [key, schema] of Object.entries(configProperties)) {
+    const value = converted[key]
+    // Unset optional variables are fine; the rest have defaults.
+    if (value !== undefined && !Value.Check(schema, value)) {
+      problems.set(key, `${key}: expected ${schema.expects}, got ${JSON.stringify(input[key])}`)
+    }
   }
   if (converted.STORE === 'mongodb' && converted.MONGODB_URL === undefined) {
     problems.set('MONGODB_URL', 'MONGODB_URL: expected a MongoDB connection string because STORE=mongodb, got nothing')

@@ -37,7 +37,8 @@ export class MongoStore implements Store {
   /** Connects, ensures collections and indexes, and checks that change streams work on this deployment. */
   static async open (options: MongoStoreOptions): Promise<MongoStore> {
     const client = new MongoClient(options.url, {
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
+      // A connection string's own serverSelectionTimeoutMS wins; otherwise give up on an unreachable server after 10 s.
+      ...(/serverSelectionTimeoutMS=/i.test(options.url) ? {} : { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000 }),
       promoteBuffers: true,
       ignoreUndefined: true
     })

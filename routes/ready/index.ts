@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+
+const Ready = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not-ready')]),
+  store: Type.Object({ kind: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+  changeFeed: Type.Object({ live: Type.Boolean() }),
+  redis: Type.Union([Type.Literal('disabled'), Type.Literal('ready'), Type.Literal('unavailable')])
+})
+
+const PING_TIMEOUT_MS = 2000
+
+const ready: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/', {
+    schema: {
+      tags: ['operations'],
+      description: 'Readiness: the store answers and the change feed is live. 503 while either is not.',
+      response: { 200: Ready, 503: Ready }
+    }
+  }, async (request, reply) => {
+    let storeError: string | undefined
+    try {
+      await Promise.race([
+        fastify.store.ping(),
+        new Promise((_resolve, reject) => setTimeout(() => { reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)) }, PING_TIMEOUT_MS).unref())
+      ])
+    } catch (err) {
+      storeError = (err as Error).message
+      request.log.warn({ err }, 'store ping failed')
+    }
+    const live = fastify.changeFeed.live
+    const redis = fastify.redis === null ? 'disabled' : fastify.redis.status === 'ready' ? 'ready' : 'unavailable'
+    const ok = storeError === undefined && live && redis !== 'unavailable'
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? 'ready' : 'not-ready',
+      store: { kind: fastify.store.kind, ok: storeError === undefined, ...(storeError !== undefined ? { error: storeError } : {}) },
+      changeFeed: { live },
+      redis
+    })
+  })
+}
+
+export default ready

@@ -1,0 +1,42 @@
+// The only file that touches the process: environment, logger, listen, signals.
+import Fastify from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import fp from 'fastify-plugin'
+import app from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { loggerOptions } from './logger.ts'
+
+try {
+  process.loadEnvFile()
+} catch { /* a .env file is optional */ }
+
+let config: Config
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  for (const problem of err.problems) process.stderr.write(`townhall: config: ${problem}\n`)
+  process.exit(1)
+}
+
+const server = Fastify({
+  logger: loggerOptions(config, process.stdout.isTTY),
+  disableRequestLogging: false,
+  requestIdHeader: 'x-request-id',
+  pluginTimeout: 120_000,
+  forceCloseConnections: true
+})
+
+closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ err, signal }) => {
+  if (err !== undefined) server.log.error({ err }, 'shutting down after an error')
+  else server.log.info({ signal }, 'shutting down')
+  await server.close()
+})
+
+try {
+  await server.register(fp(app), { config })
+  await server.listen({ host: config.HOST, port: config.PORT })
+} catch (err) {
+  server.log.fatal({ err }, `could not start: ${(err as Error).message}`)
+  process.exit(1)
+}
