@@ -1,8 +1,10 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
+import { llmEnvProperties, resolveProviders, type ResolvedProviders } from './llm/config.ts'
+import { isLlmError } from './llm/errors.ts'
 
 // Each variable says what it expects in words, so a bad value is reported in one readable line.
-function variable<T extends TSchema> (schema: T, expects: string, description: string): T & { expects: string } {
+function variable<T extends TSchema> (schema: T, expects: string, description: string): T & { expects?: string } {
   return Object.assign(schema, { expects, description })
 }
 
@@ -26,6 +28,15 @@ export const configProperties = {
     'Database name used on the MongoDB deployment.'),
   REDIS_URL: variable(Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$' })), 'a Redis URL starting with redis:// or rediss://',
     'Optional Redis, for fan-out between several instances and shared rate limits. Without it one instance serves everything.'),
+  ENGINE_ENABLED: variable(Type.Boolean({ default: true }), 'true or false',
+    'Run world engines in this instance. Turn off for an API-only instance; another instance then runs the worlds.'),
+  ENGINE_DEFAULT_WORLD: variable(Type.Boolean({ default: true }), 'true or false',
+    'Create the default world (our map and cast) on first start.'),
+  ENGINE_MAX_INPUTS_PER_STEP: variable(Type.Integer({ default: 256, minimum: 1, maximum: 100000 }), 'an integer from 1 to 100000',
+    'Inputs applied per 1 s step. AI Town used 32 (a Convex transaction limit); a busy town needs more to drain its queue every step.'),
+  VECTOR_INDEX: variable(Type.Union([Type.Literal('auto'), Type.Literal('hnsw'), Type.Literal('atlas'), Type.Literal('exact')], { default: 'auto' }),
+    'auto, hnsw, atlas or exact', 'Vector index for memories: auto = atlas on MongoDB Atlas, else hnsw (files under DATA_DIR/vector).'),
+  ...llmEnvProperties,
   SHUTDOWN_GRACE_MS: variable(Type.Integer({ default: 4000, minimum: 100, maximum: 60000 }), 'an integer number of milliseconds from 100 to 60000',
     'How long a shutdown may take before the process is ended anyway.')
 }
@@ -33,7 +44,21 @@ export const configProperties = {
 export const ConfigSchema = Type.Object(configProperties)
 export type RawConfig = Static<typeof ConfigSchema>
 export type StoreKind = 'embedded' | 'mongodb'
-export type Config = Omit<RawConfig, 'STORE'> & { STORE: StoreKind }
+export type Config = Omit<RawConfig, 'STORE'> & {
+  STORE: StoreKind
+  /** The LLM providers chosen from the LLM variables (including the numbered CUSTOM_PROVIDER_N_* ones). */
+  llm: ResolvedProviders
+}
+
+/** What a variable expects, in words: its own `expects`, else its allowed values or type. */
+function expectation (schema: TSchema & { expects?: string }): string {
+  if (schema.expects !== undefined) return schema.expects
+  const anyOf = (schema as { anyOf?: Array<{ const?: unknown }> }).anyOf
+  if (anyOf !== undefined) return `one of ${anyOf.map((s) => String(s.const)).join(', ')}`
+  const { type, minimum, maximum } = schema as { type?: string, minimum?: number, maximum?: number }
+  if (type === 'integer') return `an integer${minimum !== undefined ? ` from ${minimum}` : ''}${maximum !== undefined ? ` to ${maximum}` : ''}`
+  return `a ${type ?? 'valid'} value`
+}
 
 export class ConfigError extends Error {
   readonly problems: string[]
@@ -59,7 +84,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const value = converted[key]
     // Unset optional variables are fine; the rest have defaults.
     if (value !== undefined && !Value.Check(schema, value)) {
-      problems.set(key, `${key}: expected ${schema.expects}, got ${JSON.stringify(input[key])}`)
+      problems.set(key, `${key}: expected ${expectation(schema)}, got ${JSON.stringify(input[key])}`)
     }
   }
   if (converted.STORE === 'mongodb' && converted.MONGODB_URL === undefined) {
@@ -67,7 +92,14 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const raw = converted as RawConfig
-  return { ...raw, STORE: raw.STORE ?? (raw.MONGODB_URL !== undefined ? 'mongodb' : 'embedded') }
+  let llm: ResolvedProviders
+  try {
+    llm = resolveProviders(env, raw)
+  } catch (err) {
+    if (!isLlmError(err)) throw err
+    throw new ConfigError([`LLM: ${err.message}`])
+  }
+  return { ...raw, STORE: raw.STORE ?? (raw.MONGODB_URL !== undefined ? 'mongodb' : 'embedded'), llm }
 }
 
 /** The connection string with its password replaced, for logs and error messages. */

@@ -21,7 +21,6 @@ try {
 
 const server = Fastify({
   logger: loggerOptions(config, process.stdout.isTTY),
-  disableRequestLogging: false,
   requestIdHeader: 'x-request-id',
   pluginTimeout: 120_000,
   forceCloseConnections: true

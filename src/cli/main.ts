@@ -1,0 +1,54 @@
+// The townhall command's process entry: parses arguments, opens the store, prints, exits.
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from '../config.ts'
+import { openStore } from '../store/index.ts'
+import { runCommand, usage, UsageError } from './commands.ts'
+
+function fail (message: string, code: number): never {
+  process.stderr.write(`townhall: ${message}\n`)
+  process.exit(code)
+}
+
+let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true
+  })
+} catch (err) {
+  process.stderr.write(`${usage}\n\n`)
+  fail((err as Error).message, 2)
+}
+
+const { positionals, values } = parsed
+if (values.help === true || positionals.length === 0) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(positionals.length === 0 && values.help !== true ? 2 : 0)
+}
+
+if (positionals[0] === 'start') {
+  await import('../server.ts')
+} else {
+  try { process.loadEnvFile() } catch { /* optional */ }
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    fail(err.problems.join('\ntownhall: '), 1)
+  }
+  const store = await openStore(config)
+  try {
+    const out = await runCommand(store, { positionals, world: values.world, yes: values.yes === true, json: values.json === true }, Date.now)
+    process.stdout.write(`${out}\n`)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${usage}\n\n`)
+      fail(err.message, 2)
+    }
+    fail((err as Error).message, 1)
+  } finally {
+    await store.close()
+  }
+}

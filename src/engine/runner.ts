@@ -1,0 +1,240 @@
+// One world's step loop. Exactly one runner advances a world: it holds the engine's lease and generation,
+// and commits each step with one conditional write on the world document (its commit point).
+import { simulateStep } from '../game/index.ts'
+import type { AgentOperation, StepStats, WorldMap, WorldState } from '../game/index.ts'
+import type { Store, Update } from '../store/types.ts'
+import { diffFields } from './diff.ts'
+import { applyOutbox, emptyOutbox, outboxIsEmpty } from './outbox.ts'
+import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
+
+export interface RunnerOptions {
+  store: Store
+  worldId: string
+  instanceId: string
+  now: () => number
+  log: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
+  stepMs?: number
+  leaseMs?: number
+  maxInputsPerStep?: number
+  maxRouteSearchesPerStep?: number
+  /** Starts an agent operation (not awaited by the step). */
+  startOperation?: (op: AgentOperation, runner: WorldRunner) => void
+  /** Called after every committed step, for metrics and benchmarks. */
+  onStep?: (report: StepReport) => void
+  /** For tests: waits between steps; defaults to a timer. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+}
+
+export interface StepReport {
+  worldId: string
+  step: number
+  inputs: number
+  queued: number
+  stats: StepStats
+  /** Wall time of the game step and the diff, without the I/O. */
+  computeMs: number
+  bytesWritten: number
+  world: WorldState
+}
+
+const WORLD_FIELDS = ['nextId', 'players', 'agents', 'conversations', 'rngState'] as const
+
+export type RunnerExit = 'stopped' | 'lost-lease' | 'not-acquired' | 'engine-stopped'
+
+function defaultSleep (ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const onAbort = (): void => { clearTimeout(timer); resolve() }
+    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** Bytes an update sends: its JSON, with binary values counted at their real size. */
+export function updateBytes (update: Update): number {
+  let binary = 0
+  const json = JSON.stringify(update, function (this: Record<string, unknown>, key, value: unknown) {
+    const raw = this[key]
+    if (ArrayBuffer.isView(raw)) { binary += raw.byteLength; return 0 }
+    return value
+  })
+  return Buffer.byteLength(json) + binary
+}
+
+export class WorldRunner {
+  readonly worldId: string
+  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep'>> & Pick<RunnerOptions, 'startOperation' | 'onStep'>
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>
+  readonly #abort = new AbortController()
+  #world: WorldDoc | null = null
+  #map: WorldMap | null = null
+  #generation = -1
+  #exit: Promise<RunnerExit> | null = null
+
+  constructor (options: RunnerOptions) {
+    this.worldId = options.worldId
+    this.#o = { stepMs: 1000, leaseMs: 10_000, maxInputsPerStep: 256, maxRouteSearchesPerStep: 1000, ...options }
+    this.#sleep = options.sleep ?? defaultSleep
+  }
+
+  get generation (): number { return this.#generation }
+  get world (): WorldState | null { return this.#world }
+  get map (): WorldMap | null { return this.#map }
+  get engineId (): string | null { return this.#world?.engineId ?? null }
+  get signal (): AbortSignal { return this.#abort.signal }
+
+  /** Runs until stopped, kicked, or the engine is stopped; resolves with why it ended. */
+  start (): Promise<RunnerExit> {
+    this.#exit ??= this.#run()
+    return this.#exit
+  }
+
+  async stop (): Promise<RunnerExit | null> {
+    this.#abort.abort()
+    return this.#exit === null ? null : await this.#exit
+  }
+
+  async #acquire (engineId: string): Promise<EngineDoc | null> {
+    const engines = this.#o.store.collection<EngineDoc>('engines')
+    const now = this.#o.now()
+    const lease = { instanceId: this.#o.instanceId, until: now + this.#o.leaseMs }
+    // Taking over bumps the generation, which fences off any runner that still thinks it owns the world.
+    const take = { $set: { runner: lease }, $inc: { generationNumber: 1 } }
+    return await engines.findOneAndUpdate({ _id: engineId, running: true, runner: null }, take, { returnDocument: 'after' }) ??
+      await engines.findOneAndUpdate({ _id: engineId, running: true, 'runner.until': { $lt: now } }, take, { returnDocument: 'after' })
+  }
+
+  async #load (): Promise<WorldDoc> {
+    const world = await this.#o.store.collection<WorldDoc>('worlds').findOne({ _id: this.worldId })
+    if (world === null) throw new Error(`world ${this.worldId} not found`)
+    return world
+  }
+
+  async #run (): Promise<RunnerExit> {
+    const { store, log } = this.#o
+    let world = await this.#load()
+    const engine = await this.#acquire(world.engineId)
+    if (engine === null) return 'not-acquired'
+    this.#generation = engine.generationNumber
+    const mapDoc = await store.collection('maps').findOne({ worldId: this.worldId })
+    if (mapDoc === null) throw new Error(`world ${this.worldId} has no map`)
+    this.#map = mapDoc as unknown as WorldMap
+    log.info({ worldId: this.worldId, generation: this.#generation }, 'runner started')
+    // A step committed before a crash may still owe its side effects: apply them first (idempotent).
+    const owed = world.outbox
+    if (owed !== undefined) await this.#finishOutbox(world, owed)
+    this.#world = world
+    for (const op of owed?.operations ?? []) this.#o.startOperation?.(op, this)
+    let exit: RunnerExit = 'stopped'
+    let nextStepAt = this.#o.now()
+    while (!this.#abort.signal.aborted) {
+      await this.#sleep(Math.max(0, nextStepAt - this.#o.now()), this.#abort.signal)
+      if (this.#abort.signal.aborted) break
+      nextStepAt = Math.max(nextStepAt + this.#o.stepMs, this.#o.now())
+      const outcome = await this.#step(world)
+      if (outcome === 'reload') {
+        world = await this.#load()
+        this.#world = world
+        continue
+      }
+      if (typeof outcome === 'string') { exit = outcome; break }
+      world = outcome
+      this.#world = world
+    }
+    log.info({ worldId: this.worldId, generation: this.#generation, exit }, 'runner ended')
+    return exit
+  }
+
+  /** Renews the lease; false when the engine was stopped or kicked (a newer generation owns it). */
+  async #renew (): Promise<boolean> {
+    const now = this.#o.now()
+    const r = await this.#o.store.collection<EngineDoc>('engines').updateOne(
+      { _id: this.#world!.engineId, generationNumber: this.#generation, running: true, 'runner.instanceId': this.#o.instanceId },
+      { $set: { 'runner.until': now + this.#o.leaseMs } })
+    return r.matched === 1
+  }
+
+  async #step (world: WorldDoc): Promise<WorldDoc | 'reload' | RunnerExit> {
+    const { store } = this.#o
+    if (!await this.#renew()) return 'lost-lease'
+    const now = this.#o.now()
+    const step = world.step
+    // After a stop, a crash or a slow step, skip the gap instead of replaying it tick by tick.
+    const from = now - step.currentTime > 2 * this.#o.stepMs ? now - this.#o.stepMs : step.currentTime
+    if (now <= from) return world
+    const inputs = await store.collection<InputDoc>('inputs').find(
+      { engineId: world.engineId, number: { $gt: step.processedInputNumber } },
+      { sort: { number: 1 }, limit: this.#o.maxInputsPerStep })
+
+    const computeStart = performance.now()
+    const before: Record<string, unknown> = {}
+    for (const field of WORLD_FIELDS) before[field] = structuredClone(world[field])
+    const result = simulateStep({ world, map: this.#map!, cast: world.cast },
+      inputs.map((i) => ({ number: i.number, name: i.name, args: i.args, received: i.received })),
+      { from, to: now, maxRouteSearchesPerStep: this.#o.maxRouteSearchesPerStep })
+
+    const processed = result.results.length > 0 ? result.results[result.results.length - 1]!.number : step.processedInputNumber
+    const nextStep: StepState = {
+      number: step.number + 1,
+      generation: this.#generation,
+      currentTime: Math.max(step.currentTime, result.currentTime),
+      lastStepTs: step.currentTime,
+      processedInputNumber: processed
+    }
+    const outbox: Outbox = {
+      ...emptyOutbox(nextStep.number, this.#generation),
+      results: result.results,
+      archivedPlayers: result.archivedPlayers,
+      archivedAgents: result.archivedAgents,
+      archivedConversations: result.archivedConversations,
+      participatedTogether: result.participatedTogether,
+      playerDescriptions: result.playerDescriptions,
+      agentDescriptions: result.agentDescriptions,
+      operations: result.operations
+    }
+    const diff = diffFields(before, result.world as unknown as Record<string, unknown>, WORLD_FIELDS, 3)
+    const update: Update = {
+      $set: { ...diff.$set, step: nextStep, historicalLocations: Buffer.from(result.historicalLocations.buffer, result.historicalLocations.byteOffset, result.historicalLocations.byteLength) },
+      ...(Object.keys(diff.$unset).length > 0 ? { $unset: diff.$unset } : {})
+    }
+    const hasOutbox = !outboxIsEmpty(outbox)
+    if (hasOutbox) update.$set!.outbox = outbox
+    const computeMs = performance.now() - computeStart
+
+    // The commit point: only if no other runner has committed this step, and no newer generation has committed at all.
+    const committed = await store.collection<WorldDoc>('worlds').updateOne(
+      { _id: world._id, 'step.number': step.number, 'step.generation': { $lte: this.#generation } }, update)
+    if (committed.matched === 0) {
+      const engine = await store.collection<EngineDoc>('engines').findOne({ _id: world.engineId })
+      if (engine === null || !engine.running) return 'engine-stopped'
+      if (engine.generationNumber !== this.#generation) return 'lost-lease'
+      return 'reload'
+    }
+    world.step = nextStep
+    if (hasOutbox) await this.#finishOutbox(world, outbox)
+    else {
+      await store.collection<EngineDoc>('engines').updateOne({ _id: world.engineId },
+        { $max: { currentTime: nextStep.currentTime, lastStepTs: nextStep.lastStepTs } })
+    }
+    for (const op of outbox.operations) this.#o.startOperation?.(op, this)
+    if (this.#o.onStep !== undefined) {
+      const queued = await store.collection('inputs').count({ engineId: world.engineId, number: { $gt: processed } })
+      this.#o.onStep({
+        worldId: this.worldId,
+        step: nextStep.number,
+        inputs: result.results.length,
+        queued,
+        stats: result.stats,
+        computeMs,
+        bytesWritten: updateBytes(update),
+        world
+      })
+    }
+    return world
+  }
+
+  async #finishOutbox (world: WorldDoc, outbox: Outbox): Promise<void> {
+    await applyOutbox(this.#o.store, world, world.step, outbox)
+    await this.#o.store.collection<WorldDoc>('worlds').updateOne({ _id: world._id, 'outbox.step': outbox.step }, { $unset: { outbox: 1 } })
+    delete world.outbox
+  }
+}

@@ -1,0 +1,75 @@
+// Documents the engine reads and writes (BRIEF §1-2), as stored through the port.
+import type {
+  AgentDescription, AgentOperation, ArchivedConversation, CharacterDescription, InputReturnValue, ParticipatedTogether,
+  Player, Agent, PlayerDescription, WorldState
+} from '../game/index.ts'
+import type { Doc } from '../store/types.ts'
+
+export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive'
+
+export interface WorldStatusDoc extends Doc {
+  worldId: string
+  engineId: string
+  isDefault: boolean
+  lastViewed: number
+  status: WorldStatusValue
+}
+
+/** The control record of a world's engine: who may run it (generation, lease) and a mirror of its clock. */
+export interface EngineDoc extends Doc {
+  worldId: string
+  running: boolean
+  generationNumber: number
+  currentTime: number
+  lastStepTs: number
+  processedInputNumber: number
+  runner: { instanceId: string, until: number } | null
+}
+
+/** The step state committed with the world in one conditional write: the world's commit point. */
+export interface StepState {
+  number: number
+  generation: number
+  currentTime: number
+  lastStepTs: number
+  processedInputNumber: number
+}
+
+/** What a committed step still has to write elsewhere; applied idempotently, then cleared. */
+export interface Outbox {
+  step: number
+  generation: number
+  results: Array<{ number: number, returnValue: InputReturnValue }>
+  archivedPlayers: Player[]
+  archivedAgents: Agent[]
+  archivedConversations: ArchivedConversation[]
+  participatedTogether: ParticipatedTogether[]
+  playerDescriptions: PlayerDescription[]
+  agentDescriptions: AgentDescription[]
+  operations: AgentOperation[]
+}
+
+export interface WorldDoc extends Doc, WorldState {
+  engineId: string
+  cast: CharacterDescription[]
+  step: StepState
+  historicalLocations?: Uint8Array
+  outbox?: Outbox
+}
+
+export interface InputDoc extends Doc {
+  engineId: string
+  number: number
+  name: string
+  args: unknown
+  received: number
+  returnValue?: InputReturnValue
+}
+
+export interface MessageDoc extends Doc {
+  worldId: string
+  conversationId: string
+  messageUuid: string
+  author: string
+  text: string
+}

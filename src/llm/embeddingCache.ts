@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto'
+import { LlmError } from './errors.ts'
+import type { CallOptions, LlmClient } from './types.ts'
+
+/** Where cached embeddings live; keyed on (model, SHA-256 hex of the text). The store implements it. */
+export interface EmbeddingCache {
+  get(model: string, hashes: string[]): Promise<Map<string, Float32Array>>
+  put(model: string, entries: Array<{ hash: string, embedding: Float32Array }>): Promise<void>
+}
+
+export function textHash (text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
+
+/**
+ * The cache's model key: the embedding provider's model plus the dimension, so a model or
+ * dimension change never returns vectors of another size.
+ */
+export function embeddingCacheModel (client: LlmClient): string {
+  const { embedding } = client.info
+  return `${embedding.model}#${embedding.dimension}`
+}
+
+/**
+ * Embeds texts, asking the provider only for texts not in the cache (each distinct text once).
+ * Vectors of the wrong dimension are rejected before they are cached; cached ones of the wrong
+ * dimension count as misses.
+ */
+export async function embedWithCache (client: LlmClient, cache: EmbeddingCache, texts: string[], options: CallOptions = {}): Promise<Float32Array[]> {
+  if (texts.length === 0) return []
+  const model = embeddingCacheModel(client)
+  const dimension = client.dimension
+  const hashes = texts.map(textHash)
+  const unique = [...new Set(hashes)]
+  const cached = await cache.get(model, unique)
+  const found = new Map<string, Float32Array>()
+  for (const hash of unique) {
+    const vector = cached.get(hash)
+    if (vector !== undefined && vector.length === dimension) found.set(hash, vector)
+  }
+  const missing = unique.filter((hash) => !found.has(hash))
+  if (missing.length > 0) {
+    const missTexts = missing.map((hash) => texts[hashes.indexOf(hash)])
+    const vectors = await client.embed(missTexts, options)
+    if (vectors.length !== missing.length) {
+      throw new LlmError('TOWNHALL_ERR_LLM_BAD_RESPONSE', `${client.info.embedding.provider} ${client.info.embedding.model}: asked for ${missing.length} embeddings, got ${vectors.length}`)
+    }
+    const entries = missing.map((hash, i) => {
+      const embedding = vectors[i]
+      if (embedding.length !== dimension) {
+        throw new LlmError('TOWNHALL_ERR_LLM_DIMENSION',
+          `${client.info.embedding.provider} ${client.info.embedding.model}: returned a ${embedding.length}-dimensional embedding but EMBEDDING_DIMENSION is ${dimension}`,
+          { provider: client.info.embedding.provider, model: client.info.embedding.model })
+      }
+      return { hash, embedding }
+    })
+    await cache.put(model, entries)
+    for (const { hash, embedding } of entries) found.set(hash, embedding)
+  }
+  return hashes.map((hash) => found.get(hash)!)
+}
+
+/** An in-memory cache, for tests and the offline provider. */
+export function memoryEmbeddingCache (): EmbeddingCache & { size: () => number } {
+  const entries = new Map<string, Float32Array>()
+  return {
+    async get (model, hashes) {
+      const out = new Map<string, Float32Array>()
+      for (const hash of hashes) {
+        const vector = entries.get(`${model}\u0000${hash}`)
+        if (vector !== undefined) out.set(hash, vector)
+      }
+      return out
+    },
+    async put (model, list) {
+      for (const { hash, embedding } of list) entries.set(`${model}\u0000${hash}`, embedding)
+    },
+    size: () => entries.size
+  }
+}

@@ -1,0 +1,125 @@
+import { test } from 'tap'
+import { storeTargets } from '../helpers/stores.ts'
+import { allInputs, emptyWorld, quietLog, readWorld, waitFor } from '../helpers/engine.ts'
+import { submitInput } from '../../src/engine/inputs.ts'
+import { WorldRunner } from '../../src/engine/runner.ts'
+import { heartbeat, kickWorld, markInactive, resumeWorld, stopWorld, IDLE_WORLD_MS } from '../../src/engine/worlds.ts'
+import type { EngineDoc, WorldStatusDoc } from '../../src/engine/types.ts'
+import type { Store } from '../../src/store/types.ts'
+
+function runner (store: Store, worldId: string, instanceId = 'test-instance', stepMs = 50): WorldRunner {
+  return new WorldRunner({ store, worldId, instanceId, now: Date.now, log: quietLog, stepMs, leaseMs: 2000 })
+}
+
+for (const target of storeTargets()) {
+  test(`engine on the ${target.name} store`, async (t) => {
+    t.test('inputs are applied once and in order; a bad input becomes an error return value', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      for (let i = 0; i < 5; i++) await submitInput(store, status.engineId, 'join', { name: `P${i}`, character: 'f1', description: 'test' })
+      await submitInput(store, status.engineId, 'moveTo', { playerId: 'p:0', destination: { x: 'left' } })
+      await submitInput(store, status.engineId, 'noSuchInput', {})
+      const r = runner(store, status.worldId)
+      t.teardown(async () => { await r.stop() })
+      r.start().catch(() => {})
+      const inputs = await waitFor('all inputs processed', async () => {
+        const all = await allInputs(store, status.engineId)
+        const settled = (await readWorld(store, status.worldId)).outbox === undefined
+        return settled && all.every((i) => i.returnValue !== undefined) ? all : null
+      })
+      t.same(inputs.slice(0, 5).map((i) => i.returnValue), [0, 1, 2, 3, 4].map((n) => ({ kind: 'ok', value: `p:${n}` })),
+        'joins applied in number order (ids follow input numbers)')
+      t.match(inputs[5]!.returnValue, { kind: 'error', message: /moveTo/ })
+      t.match(inputs[6]!.returnValue, { kind: 'error', message: /noSuchInput/ })
+      const world = await readWorld(store, status.worldId)
+      t.equal(world.players.length, 5, 'each join applied exactly once')
+      t.equal(world.step.processedInputNumber, 7)
+      t.equal(world.outbox, undefined, 'the outbox is cleared after it is applied')
+      t.equal(await store.collection('playerDescriptions').count({ worldId: status.worldId }), 5)
+      await submitInput(store, status.engineId, 'leave', { playerId: 'p:1' })
+      await waitFor('leave archived', async () => await store.collection('archivedPlayers').count({ worldId: status.worldId }) === 1)
+      t.equal((await readWorld(store, status.worldId)).players.length, 4)
+    })
+
+    t.test('one runner per world: a second cannot take it; a kick fences the first off', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      const a = runner(store, status.worldId, 'instance-a')
+      const b = runner(store, status.worldId, 'instance-b')
+      t.teardown(async () => { await a.stop(); await b.stop() })
+      const exitA = a.start()
+      await waitFor('runner a stepping', async () => (await readWorld(store, status.worldId)).step.number > 2)
+      t.equal(await b.start(), 'not-acquired', 'the lease holder keeps the world')
+      const stepBefore = (await readWorld(store, status.worldId)).step.number
+      await kickWorld(store, status.worldId)
+      t.equal(await exitA, 'lost-lease', 'the kicked runner stops quietly')
+      const c = runner(store, status.worldId, 'instance-c')
+      t.teardown(async () => { await c.stop() })
+      c.start().catch(() => {})
+      const after = await waitFor('runner c stepping', async () => {
+        const w = await readWorld(store, status.worldId)
+        return w.step.number > stepBefore + 2 ? w : null
+      })
+      t.equal(after.step.generation, c.generation, 'commits now carry the new generation')
+      t.ok(c.generation > a.generation)
+    })
+
+    t.test('a stale runner cannot commit over a newer generation', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      const a = runner(store, status.worldId, 'instance-a', 200)
+      t.teardown(async () => { await a.stop() })
+      a.start().catch(() => {})
+      await waitFor('a stepping', async () => (await readWorld(store, status.worldId)).step.number > 0)
+      // Steal the world behind a's back: new generation and lease, as a takeover after a network partition would.
+      const engines = store.collection<EngineDoc>('engines')
+      await engines.updateOne({ _id: status.engineId }, { $inc: { generationNumber: 5 }, $set: { runner: { instanceId: 'thief', until: Date.now() + 60_000 } } })
+      const world = await readWorld(store, status.worldId)
+      await store.collection('worlds').updateOne({ _id: status.worldId }, { $set: { 'step.generation': world.step.generation + 5 } })
+      t.equal(await a.start(), 'lost-lease')
+      const final = await readWorld(store, status.worldId)
+      t.equal(final.step.generation, world.step.generation + 5, 'nothing from the stale generation landed')
+    })
+
+    t.test('stop and resume skip the stopped gap; time never moves backwards', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      const r1 = runner(store, status.worldId)
+      const exit = r1.start()
+      await waitFor('stepping', async () => (await readWorld(store, status.worldId)).step.number > 2)
+      await stopWorld(store, status.worldId, Date.now())
+      t.equal(await exit, 'lost-lease', 'the runner notices the stop at its next step')
+      const stopped = await readWorld(store, status.worldId)
+      await new Promise((resolve) => setTimeout(resolve, 600))
+      await resumeWorld(store, status.worldId, Date.now())
+      await store.collection('engines').updateOne({ _id: status.engineId }, { $set: { runner: null } })
+      const r2 = runner(store, status.worldId)
+      t.teardown(async () => { await r2.stop() })
+      r2.start().catch(() => {})
+      const resumed = await waitFor('stepping again', async () => {
+        const w = await readWorld(store, status.worldId)
+        return w.step.number > stopped.step.number ? w : null
+      })
+      t.ok(resumed.step.currentTime >= stopped.step.currentTime, 'time never moves backwards')
+      t.ok(resumed.step.currentTime - resumed.step.lastStepTs >= 500, 'the first step after resume jumps over the gap')
+      t.ok(resumed.step.currentTime - Date.now() < 100)
+    })
+
+    t.test('an idle world becomes inactive; a heartbeat wakes it, but never a world stopped by an operator', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store, Date.now())
+      const statusOf = async (): Promise<WorldStatusDoc> => (await store.collection<WorldStatusDoc>('worldStatus').findOne({ worldId: status.worldId }))!
+      await markInactive(store, status, Date.now())
+      t.equal((await statusOf()).status, 'running', 'a recently viewed world stays running')
+      await markInactive(store, status, Date.now() + IDLE_WORLD_MS + 1000)
+      t.equal((await statusOf()).status, 'inactive')
+      t.equal((await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId }))!.running, false)
+      await heartbeat(store, status.worldId, Date.now())
+      t.equal((await statusOf()).status, 'running', 'a heartbeat wakes an inactive world')
+      t.equal((await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId }))!.running, true)
+      await stopWorld(store, status.worldId, Date.now())
+      await heartbeat(store, status.worldId, Date.now())
+      t.equal((await statusOf()).status, 'stoppedByDeveloper', 'a heartbeat never wakes an operator-stopped world')
+    })
+  })
+}
