@@ -25,8 +25,9 @@ function cast (n: number): CharacterDescription[] {
 /** Answers after 1-3 s, like a hosted model. */
 function slowBrain (signal: AbortSignal): AgentBrain {
   const wait = async (): Promise<void> => await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 1000 + Math.random() * 2000)
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true })
+    const onAbort = (): void => { clearTimeout(timer); resolve() }
+    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, 1000 + Math.random() * 2000)
+    signal.addEventListener('abort', onAbort, { once: true })
   })
   return {
     name: 'bench-stand-in',
@@ -103,6 +104,9 @@ async function runSize (agents: number): Promise<SizeResult> {
   const measured = reports.slice(warmup)
   const world = measured[measured.length - 1]!.world
   const messages = await store.collection('messages').count({ worldId: status.worldId })
+  const breakdown: Record<string, number> = {}
+  for (const r of measured) for (const [k, v] of Object.entries(r.writeBreakdown)) breakdown[k] = (breakdown[k] ?? 0) + v / measured.length
+  process.stderr.write(`  ${agents} agents: mean bytes per step by field ${JSON.stringify(Object.fromEntries(Object.entries(breakdown).filter(([, v]) => v >= 100).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v)])))}\n`)
   await store.close()
   rmSync(dir, { recursive: true, force: true })
   const cpu = measured.map((r) => r.cpuMs)

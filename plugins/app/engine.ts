@@ -2,22 +2,46 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { EngineSupervisor } from '../../src/engine/supervisor.ts'
+import type { AgentBrain } from '../../src/engine/operations.ts'
+import { MemoryService } from '../../src/agents/memory.ts'
+import { llmBrain } from '../../src/agents/brain.ts'
+import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: EngineSupervisor
+    memories: MemoryService
   }
 }
 
 async function enginePlugin (fastify: FastifyInstance): Promise<void> {
-  const { config } = fastify
+  const { config, store, llm } = fastify
+  const log = fastify.log.child({ plugin: 'engine' })
+  const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: fastify.vectorIndex, now: Date.now, log })
+  const brain = llmBrain({ store, llm, memories, now: Date.now })
+  // While the provider check fails, agents wait (their operations time out) instead of hammering a broken provider.
+  const guarded: AgentBrain = {
+    name: brain.name,
+    async generateMessage (args) {
+      const health = fastify.llmHealth()
+      if (!health.ok) throw new Error(`LLM provider unavailable: ${health.problem ?? 'check failed'}`)
+      return await brain.generateMessage(args)
+    },
+    async rememberConversation (args) {
+      const health = fastify.llmHealth()
+      if (!health.ok) throw new Error(`LLM provider unavailable: ${health.problem ?? 'check failed'}`)
+      await brain.rememberConversation(args)
+    }
+  }
   const supervisor = new EngineSupervisor({
+    brain: guarded,
     store: fastify.store,
-    log: fastify.log.child({ plugin: 'engine' }),
+    log,
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,
     runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP }
   })
   fastify.decorate('engine', supervisor)
+  fastify.decorate('memories', memories)
   fastify.addHook('onReady', async () => {
     if (config.ENGINE_ENABLED) await supervisor.start()
   })
@@ -26,4 +50,4 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(enginePlugin, { name: 'engine', dependencies: ['store'], fastify: '5.x' })
+export default fp(enginePlugin, { name: 'engine', dependencies: ['store', 'llm', 'vector-index'], fastify: '5.x' })

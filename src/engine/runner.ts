@@ -4,6 +4,7 @@ import { simulateStep } from '../game/index.ts'
 import type { AgentOperation, StepStats, WorldMap, WorldState } from '../game/index.ts'
 import type { Store, Update } from '../store/types.ts'
 import { diffFields } from './diff.ts'
+import { loadWorld, storedState } from './worldDoc.ts'
 import { applyOutbox, emptyOutbox, outboxIsEmpty } from './outbox.ts'
 import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
 
@@ -34,6 +35,8 @@ export interface StepReport {
   /** Wall time of the game step and the diff, without the I/O. */
   computeMs: number
   bytesWritten: number
+  /** Bytes of the commit by field pattern (`players.*.position`, `outbox`, `historicalLocations`, ...). */
+  writeBreakdown: Record<string, number>
   world: WorldState
 }
 
@@ -58,6 +61,18 @@ export function updateBytes (update: Update): number {
     return value
   })
   return Buffer.byteLength(json) + binary
+}
+
+export function writeBreakdown (update: Update): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [op, fields] of Object.entries(update)) {
+    for (const [path, value] of Object.entries(fields as Record<string, unknown>)) {
+      // Group by field pattern: `conversations.*.lastMessage`, with entity ids folded into `*`.
+      const key = path.split('.').slice(0, 3).map((part, i) => (i === 1 && /^[a-z]:\d+$/.test(part)) ? '*' : part).join('.')
+      out[key] = (out[key] ?? 0) + updateBytes({ [op]: { [path]: value } })
+    }
+  }
+  return out
 }
 
 export class WorldRunner {
@@ -104,7 +119,7 @@ export class WorldRunner {
   }
 
   async #load (): Promise<WorldDoc> {
-    const world = await this.#o.store.collection<WorldDoc>('worlds').findOne({ _id: this.worldId })
+    const world = await loadWorld(this.#o.store, this.worldId)
     if (world === null) throw new Error(`world ${this.worldId} not found`)
     return world
   }
@@ -166,8 +181,8 @@ export class WorldRunner {
       { sort: { number: 1 }, limit: this.#o.maxInputsPerStep })
 
     const computeStart = performance.now()
-    const before: Record<string, unknown> = {}
-    for (const field of WORLD_FIELDS) before[field] = structuredClone(world[field])
+    // simulateStep mutates the world in place: keep a copy of the stored shape to diff against.
+    const before = structuredClone(storedState(world))
     const result = simulateStep({ world, map: this.#map!, cast: world.cast },
       inputs.map((i) => ({ number: i.number, name: i.name, args: i.args, received: i.received })),
       { from, to: now, maxRouteSearchesPerStep: this.#o.maxRouteSearchesPerStep })
@@ -191,7 +206,7 @@ export class WorldRunner {
       agentDescriptions: result.agentDescriptions,
       operations: result.operations
     }
-    const diff = diffFields(before, result.world as unknown as Record<string, unknown>, WORLD_FIELDS, 3)
+    const diff = diffFields(before, storedState(result.world), WORLD_FIELDS, 3)
     const update: Update = {
       $set: { ...diff.$set, step: nextStep, historicalLocations: Buffer.from(result.historicalLocations.buffer, result.historicalLocations.byteOffset, result.historicalLocations.byteLength) },
       ...(Object.keys(diff.$unset).length > 0 ? { $unset: diff.$unset } : {})
@@ -226,6 +241,7 @@ export class WorldRunner {
         stats: result.stats,
         computeMs,
         bytesWritten: updateBytes(update),
+        writeBreakdown: writeBreakdown(update),
         world
       })
     }

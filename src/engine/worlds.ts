@@ -7,7 +7,8 @@ import { collectionNames } from '../store/collections.ts'
 import { DuplicateKeyError } from '../store/errors.ts'
 import type { Store } from '../store/types.ts'
 import { submitInput } from './inputs.ts'
-import type { EngineDoc, InputDoc, WorldDoc, WorldStatusDoc } from './types.ts'
+import type { EngineDoc, InputDoc, WorldStatusDoc } from './types.ts'
+import { loadWorld, storedState } from './worldDoc.ts'
 
 export const HEARTBEAT_REFRESH_MS = 30_000
 export const IDLE_WORLD_MS = 5 * 60_000
@@ -58,9 +59,9 @@ async function ensureWorldRecords (store: Store, status: WorldStatusDoc, options
     $setOnInsert: { ...map, tileSetUrl: '', tileSetDimX: map.width * map.tileDim, tileSetDimY: map.height * map.tileDim, animatedSprites: [] }
   }, { upsert: true })
   const fresh = createWorld(options.seed ?? worldId)
-  const created = await store.collection<WorldDoc>('worlds').updateOne({ _id: worldId }, {
+  const created = await store.collection('worlds').updateOne({ _id: worldId }, {
     $setOnInsert: {
-      ...fresh, engineId, cast, step: { number: 0, generation: 0, currentTime: options.now, lastStepTs: options.now, processedInputNumber: 0 }
+      ...storedState(fresh), engineId, cast, step: { number: 0, generation: 0, currentTime: options.now, lastStepTs: options.now, processedInputNumber: 0 }
     }
   }, { upsert: true })
   if (created.upsertedId !== null) {
@@ -176,7 +177,7 @@ export interface WorldSummary {
 export async function summarizeWorld (store: Store, worldId?: string): Promise<WorldSummary> {
   const status = await worldStatus(store, worldId)
   const engine = await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId })
-  const world = await store.collection<WorldDoc>('worlds').findOne({ _id: status.worldId })
+  const world = await loadWorld(store, status.worldId)
   if (engine === null || world === null) throw new WorldNotFoundError(status.worldId)
   const names = new Map((await store.collection('playerDescriptions').find({ worldId: status.worldId }))
     .map((d) => [d.playerId as string, d.name as string]))

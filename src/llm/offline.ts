@@ -73,7 +73,9 @@ const stopwords = new Set(('a about above after again all also am an and any are
   'whom why will with would you your yours yourself really like get got going gonna yes yeah okay ok well oh hi hello ' +
   'hey thanks thank sure maybe much many one two lot lots thing things something anything everything conversation ' +
   'talked talk talking said says today want wants know think thought make made good great nice see seen time ' +
-  'utc let us we\'re i\'m it\'s that\'s don\'t didn\'t can\'t').split(/\s+/))
+  'utc let us we\'re i\'m it\'s that\'s don\'t didn\'t can\'t ' +
+  'interesting hadn\'t haven\'t hasn\'t wasn\'t isn\'t aren\'t won\'t wouldn\'t couldn\'t shouldn\'t i\'ve i\'ll you\'re ' +
+  'whole tell told fits sounds way enjoyed liked loved hear heard glad mind kind sort bit quite since still even back around').split(/\s+/))
 
 export function words (text: string): string[] {
   return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().match(/[\p{L}\p{N}]+(?:'[\p{L}]+)?/gu) ?? []

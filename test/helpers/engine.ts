@@ -2,6 +2,7 @@
 import type { Store } from '../../src/store/types.ts'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
 import type { InputDoc, WorldDoc, WorldStatusDoc } from '../../src/engine/types.ts'
+import { loadWorld } from '../../src/engine/worldDoc.ts'
 
 export const quietLog = { info: () => {}, warn: () => {}, debug: () => {}, error: () => {} }
 
@@ -20,7 +21,7 @@ export async function emptyWorld (store: Store, now = Date.now()): Promise<World
 }
 
 export async function readWorld (store: Store, worldId: string): Promise<WorldDoc> {
-  return (await store.collection<WorldDoc>('worlds').findOne({ _id: worldId }))!
+  return (await loadWorld(store, worldId))!
 }
 
 export async function allInputs (store: Store, engineId: string): Promise<InputDoc[]> {

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { checkProvider, createLlmClient, openAiBaseUrl, ollamaRoot, type LlmClientOptions } from '../../src/llm/client.ts'
 import { LlmError } from '../../src/llm/errors.ts'
 import type { EmbeddingEndpoint, LlmCallRecord, ProviderEndpoint } from '../../src/llm/types.ts'
-import { chatReply, embeddingReply, startFakeProvider, vectorOf, type Handler } from './fakeProvider.ts'
+import { chatReply, embeddingReply, startFakeProvider, vectorOf, type Handler } from '../helpers/fakeProvider.ts'
 
 const DIM = 8
 

@@ -3,7 +3,7 @@ import { createLlmClient } from '../../src/llm/client.ts'
 import { embedWithCache, embeddingCacheModel, memoryEmbeddingCache, textHash } from '../../src/llm/embeddingCache.ts'
 import { createOfflineClient } from '../../src/llm/offline.ts'
 import type { ProviderEndpoint } from '../../src/llm/types.ts'
-import { startFakeProvider, vectorOf } from './fakeProvider.ts'
+import { startFakeProvider, vectorOf } from '../helpers/fakeProvider.ts'
 
 const DIM = 4
 

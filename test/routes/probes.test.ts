@@ -12,7 +12,7 @@ for (const target of storeTargets()) {
 
     const ready = await app.inject({ method: 'GET', url: '/ready' })
     t.equal(ready.statusCode, 200)
-    t.match(ready.json(), { status: 'ready', store: { kind: target.name, ok: true }, changeFeed: { live: true }, redis: 'disabled' })
+    t.match(ready.json(), { status: 'ready', store: { kind: target.name, ok: true }, changeFeed: { live: true }, redis: 'disabled', llm: { mode: 'offline', ok: true, dimension: 1024 }, vectorIndex: { kind: 'hnsw' } })
 
     const missing = await app.inject({ method: 'GET', url: '/nope' })
     t.equal(missing.statusCode, 404)

@@ -1,0 +1,45 @@
+// The LLM-backed agent brain: conversation lines from identity, plan, memories and history; remembering.
+import type { AgentBrain } from '../engine/operations.ts'
+import type { LlmClient } from '../llm/types.ts'
+import type { Store } from '../store/types.ts'
+import { describeSelf, playerNames, type MemoryService } from './memory.ts'
+import {
+  cleanReply, continueConversationPrompt, leaveConversationPrompt, startConversationPrompt, type ConversationPromptInput
+} from './prompts.ts'
+
+export interface LlmBrainOptions {
+  store: Store
+  llm: LlmClient
+  memories: MemoryService
+  now: () => number
+}
+
+export function llmBrain (o: LlmBrainOptions): AgentBrain {
+  return {
+    name: o.llm.mode === 'offline' ? 'offline' : o.llm.name,
+    async generateMessage ({ worldId, playerId, otherPlayerId, conversationId, type, signal }) {
+      const { store } = o
+      const names = await playerNames(store, worldId)
+      const self = await describeSelf(store, worldId, playerId, names)
+      const otherDescription = await store.collection('playerDescriptions').findOne({ worldId, playerId: otherPlayerId })
+      const other = { name: names.get(otherPlayerId) ?? otherPlayerId, description: otherDescription?.description as string | undefined }
+      const previous = await store.collection('participatedTogether').findOne(
+        { worldId, player1: playerId, player2: otherPlayerId }, { sort: { ended: -1 } })
+      const history = (await store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } }))
+        .map((m) => ({ author: names.get(m.author as string) ?? (m.author as string), text: m.text as string }))
+      // Memories about the other person, as AI Town asks: "What do you think about NAME?"
+      const memories = type === 'leave'
+        ? []
+        : (await o.memories.search(playerId, `What do you think about ${other.name}?`, 3, signal)).map((m) => m.description)
+      const input: ConversationPromptInput = {
+        self, other, now: o.now(), memories, history, ...(previous !== null ? { lastConversationAt: previous.ended as number } : {})
+      }
+      const prompt = type === 'start' ? startConversationPrompt(input) : type === 'continue' ? continueConversationPrompt(input) : leaveConversationPrompt(input)
+      const reply = await o.llm.chat({ ...prompt, signal })
+      return cleanReply(reply.text, self.name, other.name)
+    },
+    async rememberConversation ({ worldId, playerId, conversationId, signal }) {
+      await o.memories.rememberConversation({ worldId, playerId, conversationId, signal })
+    }
+  }
+}

@@ -1,0 +1,157 @@
+// Agents' memories (BRIEF §4): stored with their embeddings, retrieved by relevance, importance and recency,
+// remembered from conversations and distilled by reflection.
+import { embedWithCache, type EmbeddingCache } from '../llm/embeddingCache.ts'
+import type { LlmClient } from '../llm/types.ts'
+import type { Doc, Store } from '../store/types.ts'
+import type { MemoryVectorIndex } from '../vector/types.ts'
+import { loadWorld } from '../engine/worldDoc.ts'
+import { memoriesToTouch, rankMemories, RETRIEVE_OVERFETCH } from './memoryRanking.ts'
+import {
+  importancePrompt, memoryDescription, parseImportance, parseReflection, reflectionPrompt, summaryPrompt
+} from './prompts.ts'
+import { REFLECTION_LOOKBACK, shouldReflect } from './reflection.ts'
+
+export type MemoryData =
+  | { type: 'conversation', conversationId: string, playerIds: string[] }
+  | { type: 'reflection', relatedMemoryIds: string[] }
+  | { type: 'relationship', playerId: string }
+
+export interface MemoryDoc extends Doc {
+  playerId: string
+  description: string
+  embeddingId: string
+  importance: number
+  lastAccess: number
+  data: MemoryData
+}
+
+export interface MemoryEmbeddingDoc extends Doc {
+  playerId: string
+  embedding: number[]
+}
+
+export interface MemoryLog {
+  info: (obj: object, msg: string) => void
+  warn: (obj: object, msg: string) => void
+}
+
+export interface MemoryServiceOptions {
+  store: Store
+  llm: LlmClient
+  cache: EmbeddingCache
+  index: MemoryVectorIndex
+  now: () => number
+  log: MemoryLog
+}
+
+export class MemoryService {
+  readonly #o: MemoryServiceOptions
+
+  constructor (options: MemoryServiceOptions) {
+    this.#o = options
+  }
+
+  async embed (text: string, signal?: AbortSignal): Promise<Float32Array> {
+    return (await embedWithCache(this.#o.llm, this.#o.cache, [text], { signal, purpose: 'memory' }))[0]!
+  }
+
+  /** Stores a memory: embedding first (so a memory never points at a missing vector), then the memory, then the index. */
+  async add (memory: { playerId: string, description: string, importance: number, data: MemoryData }, signal?: AbortSignal): Promise<MemoryDoc> {
+    const { store, index } = this.#o
+    const embedding = await this.embed(memory.description, signal)
+    const saved = await store.collection<MemoryEmbeddingDoc>('memoryEmbeddings').insertOne({ playerId: memory.playerId, embedding: Array.from(embedding) })
+    const doc = await store.collection<MemoryDoc>('memories').insertOne({
+      ...memory, embeddingId: saved._id, lastAccess: this.#o.now()
+    })
+    await index.upsert([{ id: saved._id, playerId: memory.playerId, embedding }])
+    return doc
+  }
+
+  /** The n memories of a player that best fit the query: relevance, importance and recency, equally weighted. */
+  async search (playerId: string, query: string, n = 3, signal?: AbortSignal): Promise<MemoryDoc[]> {
+    const { store, index } = this.#o
+    const embedding = await this.embed(query, signal)
+    const hits = await index.search(playerId, embedding, n * RETRIEVE_OVERFETCH)
+    if (hits.length === 0) return []
+    const memories = await store.collection<MemoryDoc>('memories').find({ embeddingId: { $in: hits.map((h) => h.id) } })
+    const byEmbedding = new Map(memories.map((m) => [m.embeddingId, m]))
+    const candidates = hits.flatMap((h) => {
+      const m = byEmbedding.get(h.id)
+      return m === undefined ? [] : [{ ...m, id: m._id, relevance: h.score }]
+    })
+    const now = this.#o.now()
+    const winners = rankMemories(candidates, now, n)
+    for (const id of memoriesToTouch(winners, now)) {
+      await store.collection('memories').updateOne({ _id: id }, { $max: { lastAccess: now } })
+    }
+    return winners.map(({ id: _id, relevance: _r, relevanceScore: _a, importanceScore: _b, recencyScore: _c, score: _d, ...m }) => m as unknown as MemoryDoc)
+  }
+
+  async #chat (request: Parameters<LlmClient['chat']>[0], signal?: AbortSignal): Promise<string> {
+    return (await this.#o.llm.chat({ ...request, signal })).text
+  }
+
+  /** Summarises a finished conversation from one participant's view, scores it and stores it; then maybe reflects. */
+  async rememberConversation (args: { worldId: string, playerId: string, conversationId: string, signal?: AbortSignal }): Promise<MemoryDoc | null> {
+    const { store } = this.#o
+    const { worldId, playerId, conversationId, signal } = args
+    const messages = await store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } })
+    if (messages.length === 0) return null
+    const names = await playerNames(store, worldId)
+    const self = await describeSelf(store, worldId, playerId, names)
+    const otherId = (messages.map((m) => m.author as string).find((a) => a !== playerId)) ??
+      ((await store.collection('participatedTogether').findOne({ worldId, player1: playerId, conversationId }))?.player2 as string | undefined)
+    const other = { name: otherId === undefined ? 'someone' : names.get(otherId) ?? otherId }
+    const history = messages.map((m) => ({ author: names.get(m.author as string) ?? (m.author as string), text: m.text as string }))
+    const summary = await this.#chat(summaryPrompt({ self, other, history }), signal)
+    const description = memoryDescription(other.name, messages[messages.length - 1]!._creationTime, summary.trim())
+    const importance = parseImportance(await this.#chat(importancePrompt(description), signal))
+    const memory = await this.add({
+      playerId, description, importance, data: { type: 'conversation', conversationId, playerIds: otherId === undefined ? [playerId] : [playerId, otherId] }
+    }, signal)
+    await this.reflectIfDue(playerId, self.name, signal)
+    return memory
+  }
+
+  /** Reflects when the importance since the last reflection sums over the threshold. Bad JSON is logged, not fatal. */
+  async reflectIfDue (playerId: string, name: string, signal?: AbortSignal): Promise<MemoryDoc[]> {
+    const latest = await this.#o.store.collection<MemoryDoc>('memories').find({ playerId }, { sort: { _creationTime: -1 }, limit: REFLECTION_LOOKBACK })
+    if (!shouldReflect(latest)) return []
+    const statements = latest.map((m) => m.description)
+    const parsed = parseReflection(await this.#chat(reflectionPrompt(name, statements), signal), latest.map((m) => m._id))
+    if (parsed.insights.length === 0) {
+      this.#o.log.warn({ playerId, reason: parsed.reason }, 'reflection produced no usable insights')
+      return []
+    }
+    const stored: MemoryDoc[] = []
+    for (const insight of parsed.insights) {
+      const importance = parseImportance(await this.#chat(importancePrompt(insight.insight), signal))
+      stored.push(await this.add({ playerId, description: insight.insight, importance, data: { type: 'reflection', relatedMemoryIds: insight.relatedMemoryIds } }, signal))
+    }
+    this.#o.log.info({ playerId, insights: stored.length }, 'reflected')
+    return stored
+  }
+
+  /** Feeds every stored embedding to the index (after a missing or stale HNSW file). */
+  async * allEmbeddings (): AsyncIterable<{ id: string, playerId: string, embedding: Float32Array }> {
+    for await (const doc of this.#o.store.collection<MemoryEmbeddingDoc>('memoryEmbeddings').iterate({}, { batchSize: 2000 })) {
+      yield { id: doc._id, playerId: doc.playerId, embedding: Float32Array.from(doc.embedding) }
+    }
+  }
+}
+
+export async function playerNames (store: Store, worldId: string): Promise<Map<string, string>> {
+  return new Map((await store.collection('playerDescriptions').find({ worldId })).map((d) => [d.playerId as string, d.name as string]))
+}
+
+export async function describeSelf (store: Store, worldId: string, playerId: string, names?: Map<string, string>): Promise<{ name: string, identity: string, plan: string }> {
+  const player = await store.collection('playerDescriptions').findOne({ worldId, playerId })
+  const world = await loadWorld(store, worldId)
+  const agent = world?.agents.find((a) => a.playerId === playerId)
+  const description = agent === undefined ? null : await store.collection('agentDescriptions').findOne({ worldId, agentId: agent.id })
+  return {
+    name: (player?.name as string | undefined) ?? names?.get(playerId) ?? playerId,
+    identity: (description?.identity as string | undefined) ?? (player?.description as string | undefined) ?? '',
+    plan: (description?.plan as string | undefined) ?? ''
+  }
+}

@@ -1,0 +1,41 @@
+import { test } from 'tap'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import fp from 'fastify-plugin'
+import Fastify from 'fastify'
+import app from '../../../src/app.ts'
+import { loadConfig } from '../../../src/config.ts'
+import { storeTargets } from '../../helpers/stores.ts'
+import '../../helpers/app.ts'
+import type { MemoryDoc } from '../../../src/agents/memory.ts'
+
+const embedded = storeTargets()[0]!
+
+test('memories survive a restart in the HNSW index, and a missing index is rebuilt from the store', async (t) => {
+  const { store, config: storeConfig } = await embedded.fresh(t)
+  await store.close()
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...storeConfig, ENGINE_ENABLED: 'false', EMBEDDING_DIMENSION: '256' })
+  const boot = async (): Promise<ReturnType<typeof Fastify>> => {
+    const fastify = Fastify({ logger: false })
+    await fastify.register(fp(app), { config })
+    await fastify.ready()
+    return fastify
+  }
+  const first = await boot()
+  t.equal(first.vectorIndex.kind, 'hnsw')
+  const memory = await first.memories.add({ playerId: 'p:1', description: 'I watched the river flood the mill last spring', importance: 7, data: { type: 'relationship', playerId: 'p:2' } })
+  await first.memories.add({ playerId: 'p:2', description: 'The river flooded the mill', importance: 3, data: { type: 'relationship', playerId: 'p:1' } })
+  await first.close()
+
+  const second = await boot()
+  t.equal(second.vectorIndex.size(), 2, 'the persisted index is loaded')
+  const found = await second.memories.search('p:1', 'the flood at the mill', 3)
+  t.same(found.map((m: MemoryDoc) => m._id), [memory._id], "only p:1's memory, never another player's")
+  await second.close()
+
+  await rm(join(config.DATA_DIR, 'vector'), { recursive: true, force: true })
+  const third = await boot()
+  t.teardown(async () => { await third.close() })
+  t.equal(third.vectorIndex.size(), 2, 'rebuilt from the stored embeddings')
+  t.same((await third.memories.search('p:1', 'the flood at the mill', 3)).map((m: MemoryDoc) => m._id), [memory._id])
+})
