@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import autoload from '@fastify/autoload'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
+import { ErrorResponse } from './schemas.ts'
 
 export interface AppOptions {
   config: Config
@@ -19,11 +20,9 @@ const root = join(import.meta.dirname, '..')
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('config', opts.config)
+  fastify.addSchema(ErrorResponse)
 
-  await fastify.register(autoload, { dir: join(root, 'plugins/external'), options: opts, forceESM: true })
-  await fastify.register(autoload, { dir: join(root, 'plugins/app'), options: opts, forceESM: true })
-  await fastify.register(autoload, { dir: join(root, 'routes'), options: opts, forceESM: true, autoHooks: true, cascadeHooks: true })
-
+  // Handlers first: a route takes the error handler in force when it is registered.
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const statusCode = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
     if (statusCode >= 500) {
@@ -44,6 +43,10 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
       statusCode: 404, code: 'TOWNHALL_ERR_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url} not found`
     })
   })
+
+  await fastify.register(autoload, { dir: join(root, 'plugins/external'), options: opts, forceESM: true })
+  await fastify.register(autoload, { dir: join(root, 'plugins/app'), options: opts, forceESM: true })
+  await fastify.register(autoload, { dir: join(root, 'routes'), options: opts, forceESM: true, autoHooks: true, cascadeHooks: true })
 }
 
 function httpError (statusCode: number): string {

@@ -37,6 +37,12 @@ export const configProperties = {
   VECTOR_INDEX: variable(Type.Union([Type.Literal('auto'), Type.Literal('hnsw'), Type.Literal('atlas'), Type.Literal('exact')], { default: 'auto' }),
     'auto, hnsw, atlas or exact', 'Vector index for memories: auto = atlas on MongoDB Atlas, else hnsw (files under DATA_DIR/vector).'),
   ...llmEnvProperties,
+  ADMIN_API_KEY: variable(Type.Optional(Type.String({ minLength: 16 })), 'a secret of at least 16 characters',
+    'Admin key for engine control, wipe and other operator functions (Authorization: Bearer <key>). Unset: those functions are disabled.'),
+  RATE_LIMIT_MAX: variable(Type.Integer({ default: 1200, minimum: 1 }), 'a positive integer',
+    'Requests allowed per client (player token, or IP address) per RATE_LIMIT_WINDOW_MS; over it: 429 with Retry-After.'),
+  RATE_LIMIT_WINDOW_MS: variable(Type.Integer({ default: 60000, minimum: 1000 }), 'an integer number of milliseconds, at least 1000',
+    'The rate-limit window.'),
   SHUTDOWN_GRACE_MS: variable(Type.Integer({ default: 4000, minimum: 100, maximum: 60000 }), 'an integer number of milliseconds from 100 to 60000',
     'How long a shutdown may take before the process is ended anyway.')
 }

@@ -1,0 +1,32 @@
+// GET /api/ws: subscriptions, queries and mutations over one WebSocket (protocol in docs/API.md).
+import type { FastifyPluginAsync } from 'fastify'
+import type { WebSocket } from 'ws'
+import type { HubClient } from '../../src/realtime/hub.ts'
+import { handleClientFrame } from '../../src/realtime/protocol.ts'
+
+let nextClientId = 0
+
+const ws: FastifyPluginAsync = async (fastify) => {
+  fastify.get('/ws', {
+    websocket: true,
+    schema: { tags: ['functions'], description: 'WebSocket: subscribe / unsubscribe / query / mutation frames; see docs/API.md.', hide: false }
+  }, (socket: WebSocket, request) => {
+    const client: HubClient = {
+      id: ++nextClientId,
+      caller: request.caller,
+      send: (data) => { if (socket.readyState === socket.OPEN) socket.send(data) },
+      bufferedAmount: () => socket.bufferedAmount,
+      close: (code, reason) => { socket.close(code, reason) }
+    }
+    const log = request.log
+    socket.on('message', (raw: Buffer, isBinary: boolean) => {
+      handleClientFrame(fastify, client, raw, isBinary).catch((err: unknown) => {
+        log.error({ err }, 'websocket frame failed')
+      })
+    })
+    socket.on('close', () => { fastify.realtime.removeClient(client) })
+    socket.on('error', (err) => { log.warn({ err }, 'websocket error') })
+  })
+}
+
+export default ws

@@ -1,0 +1,10 @@
+// Every function of the API, registered once.
+import { FunctionRegistry } from './registry.ts'
+import { worldFunctions } from './functions/world.ts'
+import { messageFunctions } from './functions/messages.ts'
+import { mainFunctions } from './functions/main.ts'
+import { testingFunctions } from './functions/testing.ts'
+
+export function createRegistry (): FunctionRegistry {
+  return new FunctionRegistry().add(...worldFunctions, ...messageFunctions, ...mainFunctions, ...testingFunctions)
+}

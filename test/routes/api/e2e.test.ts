@@ -1,0 +1,91 @@
+// End to end over real HTTP and WebSocket: join, move, invite an agent, exchange messages, watch every step
+// arrive on a subscription, leave; an input's status goes from pending to its return value.
+import { test } from 'tap'
+import { randomUUID } from 'node:crypto'
+import { storeTargets } from '../../helpers/stores.ts'
+import { client, listeningApp, nextValue, socket } from '../../helpers/api.ts'
+import type { ResultOf } from '../../../src/client/index.ts'
+
+type State = ResultOf<'world:worldState'>
+interface P { id: string, position: { x: number, y: number }, human?: string }
+interface C { id: string, participants: Array<{ playerId: string, status: string }> }
+
+for (const target of storeTargets()) {
+  test(`a human plays the town over HTTP and WebSocket (${target.name})`, { timeout: 180_000 }, async (t) => {
+    const { url } = await listeningApp(t, target)
+    const anon = client(url)
+    const status = await anon.query('world:defaultWorldStatus', {})
+    t.ok(status !== null)
+    const { worldId, engineId } = status!
+    const watcher = await socket(t, anon)
+
+    // Every step arrives on the subscription, in order, versions only growing.
+    const seen: Array<{ version: number, time: number }> = []
+    const stopWatching = watcher.subscribe('world:worldState', { worldId }, (value, version) => {
+      seen.push({ version, time: value.engine.currentTime })
+    })
+    await nextValue<number>((on) => { const i = setInterval(() => { on(seen.length) }, 50); return () => { clearInterval(i) } }, (n) => n >= 4)
+    for (let i = 1; i < seen.length; i++) {
+      t.ok(seen[i]!.version > seen[i - 1]!.version, 'versions grow')
+      t.ok(seen[i]!.time > seen[i - 1]!.time, 'each value is a later step')
+    }
+
+    // Join; the join input's status goes from pending (null) to ok with the new player id.
+    const joined = await watcher.mutation('world:joinWorld', { worldId, name: 'Quinn', character: 'f4', description: 'A traveller' })
+    const statuses: unknown[] = []
+    const me = await nextValue<unknown>((on) => watcher.subscribe('main:inputStatus', { inputId: joined.inputId }, (v) => { statuses.push(v); on(v) }), (v) => v !== null) as { kind: string, value: string }
+    t.equal(me.kind, 'ok')
+    t.match(me.value, /^p:\d+$/)
+    const playerId = me.value
+    const player = await socket(t, client(url, joined.token))
+    t.equal(await player.query('world:userStatus', { worldId }), playerId, 'the token identifies the player')
+
+    // A bad input comes back as an error return value.
+    const badMove = await player.mutation('world:sendWorldInput', { engineId, name: 'moveTo', args: { playerId, destination: { x: 1.5, y: -3 } } })
+    const badStatus = await nextValue<unknown>((on) => player.subscribe('main:inputStatus', { inputId: badMove.inputId }, on), (v) => v !== null)
+    t.match(badStatus, { kind: 'error', message: /moveTo/ })
+
+    // Invite the nearest free agent and walk towards it.
+    // Agents pair up among themselves too: wait for a moment when one is free, then pick the nearest.
+    const distance = (a: P, b: P): number => Math.hypot(a.position.x - b.position.x, a.position.y - b.position.y)
+    const freeAgents = (s: State): P[] => {
+      const players = s.world.players as P[]
+      const busy = new Set((s.world.conversations as C[]).flatMap((c) => c.participants.map((m) => m.playerId)))
+      const agentIds = new Set((s.world.agents as Array<{ playerId: string }>).map((a) => a.playerId))
+      const mine = players.find((p) => p.id === playerId)
+      if (mine === undefined) return []
+      return players.filter((p) => agentIds.has(p.id) && !busy.has(p.id)).sort((a, b) => distance(a, mine) - distance(b, mine))
+    }
+    const state = await nextValue<State>((on) => watcher.subscribe('world:worldState', { worldId }, on), (s) => freeAgents(s).length > 0, 90_000)
+    const agentPlayer = freeAgents(state)[0]!
+    const invite = await player.mutation('world:sendWorldInput', { engineId, name: 'startConversation', args: { playerId, invitee: agentPlayer.id } })
+    const invited = await nextValue<unknown>((on) => player.subscribe('main:inputStatus', { inputId: invite.inputId }, on), (v) => v !== null) as { kind: string, value: string }
+    t.equal(invited.kind, 'ok', 'the invitation is accepted by the engine')
+    const conversationId = invited.value
+    await player.mutation('world:sendWorldInput', {
+      engineId, name: 'moveTo', args: { playerId, destination: { x: Math.round(agentPlayer.position.x), y: Math.round(agentPlayer.position.y) } }
+    })
+    const together = await nextValue<State>((on) => watcher.subscribe('world:worldState', { worldId }, on), (s) => {
+      const c = (s.world.conversations as C[]).find((x) => x.id === conversationId)
+      return c !== undefined && c.participants.every((m) => m.status === 'participating')
+    }, 120_000)
+    t.ok(together, 'the agent accepted, both walked over, and they are talking')
+
+    // Exchange messages: ours, then the agent's reply on the live message list.
+    const written = await player.mutation('messages:writeMessage', { worldId, conversationId, messageUuid: randomUUID(), playerId, text: 'Hello! What is new in town?' })
+    t.ok(written.inputId)
+    const messages = await nextValue<Array<{ author: string, authorName: string, text: string }>>(
+      (on) => watcher.subscribe('messages:listMessages', { worldId, conversationId }, on),
+      (list) => list.some((m) => m.author === playerId) && list.some((m) => m.author === agentPlayer.id), 90_000)
+    t.equal(messages.find((m) => m.author === playerId)?.authorName, 'Quinn')
+    t.ok(messages.find((m) => m.author === agentPlayer.id)!.text.length > 0, 'the agent answered')
+
+    // Leave: our player is gone from the world.
+    const left = await player.mutation('world:leaveWorld', { worldId })
+    t.match(await nextValue<unknown>((on) => player.subscribe('main:inputStatus', { inputId: left.inputId }, on), (v) => v !== null), { kind: 'ok' })
+    await nextValue<State>((on) => watcher.subscribe('world:worldState', { worldId }, on), (s) => !(s.world.players as P[]).some((p) => p.id === playerId))
+    t.equal(await anon.query('world:userStatus', { worldId }), null)
+    stopWatching()
+    t.same(player.errors, [], 'no error frames on the player socket')
+  })
+}

@@ -1,0 +1,85 @@
+// The API over app.inject: Convex-style calls, REST routes, validation, auth and rate limits.
+import { test } from 'tap'
+import { storeTargets } from '../../helpers/stores.ts'
+import { buildApp } from '../../helpers/app.ts'
+import { ADMIN_KEY } from '../../helpers/api.ts'
+
+const embedded = storeTargets()[0]!
+
+test('Convex-style calls, REST routes and clear 4xx answers', async (t) => {
+  const app = await buildApp(t, embedded, { ADMIN_API_KEY: ADMIN_KEY, ENGINE_ENABLED: 'true' })
+  const call = async (kind: string, path: unknown, args?: unknown, headers: Record<string, string> = {}): Promise<{ statusCode: number, body: any }> => {
+    const res = await app.inject({ method: 'POST', url: `/api/${kind}`, payload: { path, args }, headers })
+    return { statusCode: res.statusCode, body: res.json() }
+  }
+  const status = await call('query', 'world:defaultWorldStatus', {})
+  t.equal(status.statusCode, 200)
+  t.match(status.body, { status: 'success', value: { worldId: String, engineId: String, isDefault: true } })
+  const { worldId, engineId } = status.body.value
+
+  const state = await app.inject({ url: `/api/worlds/${worldId}/state` })
+  t.equal(state.statusCode, 200)
+  t.match(state.json(), { world: { worldId, players: Array }, engine: { engineId, running: true } })
+  const descriptions = await app.inject({ url: `/api/worlds/${worldId}/descriptions` })
+  t.match(descriptions.json(), { worldMap: { width: 64, height: 48, legend: Array } })
+
+  t.match(await call('query', 'nope:nothing'), { statusCode: 404, body: { code: 'TOWNHALL_ERR_UNKNOWN_FUNCTION', message: 'no function nope:nothing' } })
+  t.match(await call('query', 'world:worldState', { worldId: 7 }), { statusCode: 400, body: { code: 'TOWNHALL_ERR_BAD_ARGUMENTS', message: /args\.worldId must be string/ } })
+  t.match(await call('mutation', 'world:worldState', { worldId }), { statusCode: 400, body: { code: 'TOWNHALL_ERR_WRONG_KIND' } })
+  t.match(await call('query', 'world:worldState', { worldId: 'missing' }), { statusCode: 404, body: { message: 'no world missing' } })
+  const bad = await app.inject({ method: 'POST', url: '/api/query', payload: '{"path":', headers: { 'content-type': 'application/json' } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json(), { statusCode: 400, message: /not valid JSON/ })
+  const huge = await app.inject({ method: 'POST', url: '/api/mutation', payload: { path: 'world:joinWorld', args: { worldId, name: 'x'.repeat(2 << 20) } } })
+  t.equal(huge.statusCode, 413, 'oversize payloads are refused')
+
+  // Joining returns a token; a player acts only for itself.
+  const joined = await call('mutation', 'world:joinWorld', { worldId, name: 'Tess', character: 'f3' })
+  t.match(joined, { statusCode: 200, body: { value: { inputId: String, token: /^th_/ } } })
+  const { token, inputId } = joined.body.value
+  let me: string | null = null
+  for (let i = 0; i < 100 && me === null; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    me = (await app.inject({ url: `/api/worlds/${worldId}/me`, headers: { authorization: `Bearer ${token}` } })).json()
+  }
+  t.match(me, /^p:\d+$/)
+  t.match((await app.inject({ url: `/api/inputs/${inputId as string}` })).json(), { kind: 'ok', value: me })
+  const auth = { authorization: `Bearer ${token as string}` }
+  const other = await call('mutation', 'world:sendWorldInput', { engineId, name: 'moveTo', args: { playerId: 'p:0', destination: { x: 5, y: 5 } } }, auth)
+  t.match(other, { statusCode: 403, body: { code: 'TOWNHALL_ERR_FORBIDDEN', message: /acts only for itself/ } }, 'a player acting for another: 403')
+  const own = await app.inject({ method: 'POST', url: `/api/engines/${engineId as string}/inputs`, payload: { name: 'moveTo', args: { playerId: me, destination: { x: 5, y: 5 } } }, headers: auth })
+  t.equal(own.statusCode, 200)
+  t.match(await call('mutation', 'world:sendWorldInput', { engineId, name: 'moveTo', args: { playerId: me } }), { statusCode: 401 }, 'no token: 401')
+
+  // Admin functions: 401 without the key, 403 with a player's token, 200 with the key.
+  t.match(await call('mutation', 'testing:stop', {}), { statusCode: 401, body: { message: /admin key/ } })
+  t.match(await call('mutation', 'testing:stop', {}, auth), { statusCode: 403 })
+  t.match(await call('mutation', 'testing:stop', {}, { authorization: `Bearer ${ADMIN_KEY}` }), { statusCode: 200, body: { value: { status: 'stoppedByDeveloper' } } })
+  const resume = await app.inject({ method: 'POST', url: `/api/admin/worlds/${worldId as string}/resume`, headers: { 'x-admin-key': ADMIN_KEY } })
+  t.match(resume.json(), { status: 'running' })
+
+  const docs = await app.inject({ url: '/docs/json' })
+  t.equal(docs.statusCode, 200)
+  t.ok(docs.json().paths['/api/query'], 'the OpenAPI document lists the routes')
+})
+
+test('admin functions are disabled, not open, without ADMIN_API_KEY', async (t) => {
+  const app = await buildApp(t, embedded, { ENGINE_ENABLED: 'false' })
+  const res = await app.inject({ method: 'POST', url: '/api/mutation', payload: { path: 'testing:stop', args: {} }, headers: { authorization: 'Bearer anything-at-all-here' } })
+  t.equal(res.statusCode, 403)
+  t.match(res.json(), { code: 'TOWNHALL_ERR_ADMIN_DISABLED', message: /set ADMIN_API_KEY/ })
+})
+
+test('over the rate limit: 429 with Retry-After, keyed per client', async (t) => {
+  const app = await buildApp(t, embedded, { ENGINE_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '60000' })
+  const codes: number[] = []
+  for (let i = 0; i < 7; i++) codes.push((await app.inject({ method: 'POST', url: '/api/query', payload: { path: 'world:defaultWorldStatus', args: {} } })).statusCode)
+  t.same(codes, [200, 200, 200, 200, 200, 429, 429])
+  const limited = await app.inject({ method: 'POST', url: '/api/query', payload: { path: 'world:defaultWorldStatus', args: {} } })
+  t.equal(limited.statusCode, 429)
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After is set')
+  t.match(limited.json(), { statusCode: 429, message: /Rate limit exceeded/i })
+  const withToken = await app.inject({ method: 'POST', url: '/api/query', payload: { path: 'world:defaultWorldStatus', args: {} }, headers: { authorization: 'Bearer another-client-token' } })
+  t.equal(withToken.statusCode, 200, 'another token has its own budget')
+  t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'probes are never limited')
+})
