@@ -1,26 +1,19 @@
 // A committed step's side effects, written idempotently: safe to apply twice after a crash.
 import type { Store } from '../store/types.ts'
+import type { StepOutput } from '../game/index.ts'
 import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
 
-export function emptyOutbox (step: number, generation: number): Outbox {
-  return {
-    step,
-    generation,
-    results: [],
-    archivedPlayers: [],
-    archivedAgents: [],
-    archivedConversations: [],
-    participatedTogether: [],
-    playerDescriptions: [],
-    agentDescriptions: [],
-    operations: []
-  }
+const OUTPUT_LISTS = ['archivedPlayers', 'archivedAgents', 'archivedConversations', 'participatedTogether', 'playerDescriptions', 'agentDescriptions', 'operations'] as const
+
+/** The outbox of a step: its results and every list of its output. */
+export function outboxOf (step: number, generation: number, results: Outbox['results'], output: StepOutput): Outbox {
+  const outbox: Outbox = { step, generation, results } as Outbox
+  for (const list of OUTPUT_LISTS) (outbox as unknown as Record<string, unknown>)[list] = output[list]
+  return outbox
 }
 
 export function outboxIsEmpty (outbox: Outbox): boolean {
-  return outbox.results.length === 0 && outbox.archivedPlayers.length === 0 && outbox.archivedAgents.length === 0 &&
-    outbox.archivedConversations.length === 0 && outbox.participatedTogether.length === 0 &&
-    outbox.playerDescriptions.length === 0 && outbox.agentDescriptions.length === 0 && outbox.operations.length === 0
+  return outbox.results.length === 0 && OUTPUT_LISTS.every((list) => outbox[list].length === 0)
 }
 
 export async function applyOutbox (store: Store, world: Pick<WorldDoc, '_id' | 'engineId'>, step: StepState, outbox: Outbox): Promise<void> {

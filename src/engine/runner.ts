@@ -5,7 +5,7 @@ import type { AgentOperation, StepStats, WorldMap, WorldState } from '../game/in
 import type { Store, Update } from '../store/types.ts'
 import { diffFields } from './diff.ts'
 import { loadWorld, storedState } from './worldDoc.ts'
-import { applyOutbox, emptyOutbox, outboxIsEmpty } from './outbox.ts'
+import { applyOutbox, outboxIsEmpty, outboxOf } from './outbox.ts'
 import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
 
 export interface RunnerOptions {
@@ -195,17 +195,7 @@ export class WorldRunner {
       lastStepTs: step.currentTime,
       processedInputNumber: processed
     }
-    const outbox: Outbox = {
-      ...emptyOutbox(nextStep.number, this.#generation),
-      results: result.results,
-      archivedPlayers: result.archivedPlayers,
-      archivedAgents: result.archivedAgents,
-      archivedConversations: result.archivedConversations,
-      participatedTogether: result.participatedTogether,
-      playerDescriptions: result.playerDescriptions,
-      agentDescriptions: result.agentDescriptions,
-      operations: result.operations
-    }
+    const outbox = outboxOf(nextStep.number, this.#generation, result.results, result)
     const diff = diffFields(before, storedState(result.world), WORLD_FIELDS, 3)
     const update: Update = {
       $set: { ...diff.$set, step: nextStep, historicalLocations: Buffer.from(result.historicalLocations.buffer, result.historicalLocations.byteOffset, result.historicalLocations.byteLength) },

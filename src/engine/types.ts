@@ -1,8 +1,5 @@
 // Documents the engine reads and writes (BRIEF §1-2), as stored through the port.
-import type {
-  AgentDescription, AgentOperation, ArchivedConversation, CharacterDescription, InputReturnValue, ParticipatedTogether,
-  Player, Agent, PlayerDescription, WorldState
-} from '../game/index.ts'
+import type { CharacterDescription, InputReturnValue, StepOutput, WorldState } from '../game/index.ts'
 import type { Doc } from '../store/types.ts'
 
 export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive'
@@ -36,17 +33,10 @@ export interface StepState {
 }
 
 /** What a committed step still has to write elsewhere; applied idempotently, then cleared. */
-export interface Outbox {
+export interface Outbox extends StepOutput {
   step: number
   generation: number
   results: Array<{ number: number, returnValue: InputReturnValue }>
-  archivedPlayers: Player[]
-  archivedAgents: Agent[]
-  archivedConversations: ArchivedConversation[]
-  participatedTogether: ParticipatedTogether[]
-  playerDescriptions: PlayerDescription[]
-  agentDescriptions: AgentDescription[]
-  operations: AgentOperation[]
 }
 
 export interface WorldDoc extends Doc, WorldState {

@@ -1,25 +1,12 @@
 // The working context of one simulateStep call: the world being advanced, lookup
 // indexes over it, and what the step has to report. Lives only for the step.
-import type {
-  Agent, AgentDescription, AgentOperation, ArchivedConversation, CharacterDescription,
-  Conversation, ParticipatedTogether, Player, PlayerDescription, WorldMap, WorldState
-} from './types.ts'
+import type { Agent, CharacterDescription, Conversation, Player, StepOutput, WorldMap, WorldState } from './types.ts'
 import { MAX_EXTRA, buildStaticGrid, createSpatialHash, notePlayerMoved, rebuildSpatialHash } from './grid.ts'
 import type { SpatialHash, StaticGrid } from './grid.ts'
 import { createSearchScratch } from './pathfinding.ts'
 import type { SearchScratch } from './pathfinding.ts'
 import type { RngState } from './rng.ts'
 import { COLLISION_THRESHOLD } from './constants.ts'
-
-export interface StepOutput {
-  archivedPlayers: Player[]
-  archivedAgents: Agent[]
-  archivedConversations: ArchivedConversation[]
-  participatedTogether: ParticipatedTogether[]
-  operations: AgentOperation[]
-  playerDescriptions: PlayerDescription[]
-  agentDescriptions: AgentDescription[]
-}
 
 export interface RouteStats {
   searches: number

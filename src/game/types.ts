@@ -194,11 +194,8 @@ export interface StepStats {
   maxPathWaitMs: number
 }
 
-export interface StepResult {
-  world: WorldState
-  results: Array<{ number: number, returnValue: InputReturnValue }>
-  /** Time of the last tick; equals `from` when the interval held no whole tick. */
-  currentTime: number
+/** What a step produced besides the world itself: what left it, what it started, what it described. */
+export interface StepOutput {
   archivedPlayers: Player[]
   archivedAgents: Agent[]
   archivedConversations: ArchivedConversation[]
@@ -206,6 +203,13 @@ export interface StepResult {
   operations: AgentOperation[]
   playerDescriptions: PlayerDescription[]
   agentDescriptions: AgentDescription[]
+}
+
+export interface StepResult extends StepOutput {
+  world: WorldState
+  results: Array<{ number: number, returnValue: InputReturnValue }>
+  /** Time of the last tick; equals `from` when the interval held no whole tick. */
+  currentTime: number
   historicalLocations: Uint8Array
   stats: StepStats
 }

@@ -1,4 +1,5 @@
 import type { CallOptions, ChatRequest, ChatResult, LlmCallRecord, LlmClient, LlmTask, TaskLine, TaskSpeaker } from './types.ts'
+import { hashString } from '../hash.ts'
 
 // The offline provider: no network, same inputs → same outputs. Used only when no LLM is configured.
 
@@ -112,20 +113,7 @@ function topicOf (memories: string[], exclude: string[]): string | undefined {
   return undefined
 }
 
-export function hashString (text: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  // final avalanche (murmur3 fmix32) so nearby strings spread over all buckets
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
+export { hashString }
 
 function pick<T> (options: readonly T[], seed: string): T {
   return options[hashString(seed) % options.length]

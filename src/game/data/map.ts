@@ -19,6 +19,8 @@
  * A ring of trees closes the map on every side.
  */
 
+import type { WorldMap as GameWorldMap } from '../types.ts'
+
 export interface TileLegend {
   /** Tile index used in `bgTiles` / `objectTiles`. */
   index: number
@@ -36,14 +38,8 @@ export interface TileLegend {
   under?: string
 }
 
-export interface WorldMap {
-  width: number
-  height: number
-  tileDim: number
-  /** `bgTiles[layer][x][y]`: ground tile index. */
-  bgTiles: number[][][]
-  /** `objectTiles[layer][x][y]`: blocking object tile index, or -1 when free. */
-  objectTiles: number[][][]
+/** The game's map (`bgTiles`/`objectTiles` as `[layer][x][y]`, -1 = free) with the legend a viewer draws from. */
+export interface WorldMap extends GameWorldMap {
   legend: TileLegend[]
 }
 
