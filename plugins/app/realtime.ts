@@ -17,6 +17,8 @@ async function realtimePlugin (fastify: FastifyInstance): Promise<void> {
     log: fastify.log.child({ plugin: 'realtime' })
   })
   hub.start()
+  // The app is ready only once the change streams are open: no change after start is missed.
+  await fastify.changeFeed.ready()
   fastify.decorate('realtime', hub)
   fastify.addHook('preClose', async () => {
     await hub.close()

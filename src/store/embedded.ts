@@ -95,6 +95,8 @@ class EmbeddedChangeFeed implements ChangeFeed {
     return !this.#closed
   }
 
+  async ready (): Promise<void> {}
+
   subscribe (names: readonly CollectionName[], listener: ChangeListener): () => void {
     const wanted = new Set(names)
     const forward = (event: ChangeEvent): void => {

@@ -85,6 +85,8 @@ export type ChangeListener = (event: ChangeEvent) => void
 /** Inserts, updates and deletes of named collections, delivered after they are committed. */
 export interface ChangeFeed {
   subscribe (collections: readonly CollectionName[], listener: ChangeListener): () => void
+  /** Resolves once every subscribed collection is being watched, so later writes are certain to be seen. */
+  ready (): Promise<void>
   /** True while the feed is delivering (false while a Mongo change stream is being reopened). */
   readonly live: boolean
   close (): Promise<void>

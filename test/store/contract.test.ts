@@ -179,7 +179,7 @@ for (const target of storeTargets()) {
       t.teardown(async () => { await feed.close() })
       const events: Array<{ collection: string, op: string, id: string, doc?: unknown }> = []
       const unsubscribe = feed.subscribe(['worlds', 'inputs'], (e) => { events.push(e) })
-      await (feed as { ready?: () => Promise<void> }).ready?.()
+      await feed.ready()
       t.ok(feed.live)
       const worlds = store.collection('worlds')
       await worlds.insertOne({ _id: 'w', nextId: 0 })
@@ -207,8 +207,8 @@ for (const target of storeTargets()) {
         t.teardown(async () => { await feed.close() })
         const seen = new Set<string>()
         feed.subscribe(['messages'], (e) => { seen.add(e.id) })
-        const mongoFeed = feed as unknown as { ready: () => Promise<void>, interrupt: (name: string) => Promise<void> }
-        await mongoFeed.ready()
+        const mongoFeed = feed as unknown as { interrupt: (name: string) => Promise<void> }
+        await feed.ready()
         const messages = store.collection('messages')
         for (let i = 0; i < 30; i++) {
           await messages.insertOne({ _id: `m${i}`, worldId: 'w', conversationId: 'c', messageUuid: `u${i}`, text: 'hi' })
