@@ -22,8 +22,9 @@ async function apiPlugin (fastify: FastifyInstance): Promise<void> {
     caller,
     adminEnabled: fastify.config.ADMIN_API_KEY !== undefined,
     now: Date.now,
+    viewers: (worldId) => fastify.presence.viewers(worldId),
     log
   }))
 }
 
-export default fp(apiPlugin, { name: 'api', dependencies: ['store', 'engine'], fastify: '5.x' })
+export default fp(apiPlugin, { name: 'api', dependencies: ['store', 'engine', 'presence'], fastify: '5.x' })

@@ -14,7 +14,8 @@ async function realtimePlugin (fastify: FastifyInstance): Promise<void> {
     registry: fastify.api,
     feed: fastify.changeFeed,
     context: fastify.functionContext,
-    log: fastify.log.child({ plugin: 'realtime' })
+    log: fastify.log.child({ plugin: 'realtime' }),
+    watchers: fastify.presence
   })
   hub.start()
   // The app is ready only once the change streams are open: no change after start is missed.
@@ -25,4 +26,4 @@ async function realtimePlugin (fastify: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(realtimePlugin, { name: 'realtime', dependencies: ['api', 'change-feed'], fastify: '5.x' })
+export default fp(realtimePlugin, { name: 'realtime', dependencies: ['api', 'change-feed', 'presence'], fastify: '5.x' })

@@ -17,6 +17,8 @@ export interface FunctionContext {
   caller: Caller
   adminEnabled: boolean
   now: () => number
+  /** How many clients watch a world, across instances (ephemeral, not stored). */
+  viewers?: (worldId: string) => number
   log: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
 }
 

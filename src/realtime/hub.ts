@@ -41,7 +41,11 @@ export interface HubOptions {
   softLimitBytes?: number
   /** Above this a client is closed (1013, try again later). */
   hardLimitBytes?: number
+  /** Told when a client starts or stops watching a world's state (presence). */
+  watchers?: { join: (worldId: string, clientId: number) => void, leave: (worldId: string, clientId: number) => void }
 }
+
+const WATCHED = 'world:worldState'
 
 function encodeValueFrame (def: FunctionDef, version: number, value: unknown): (subId: string) => string | Buffer {
   if (def.binary === true) {
@@ -60,7 +64,7 @@ function encodeValueFrame (def: FunctionDef, version: number, value: unknown): (
 }
 
 export class RealtimeHub {
-  readonly #o: Required<Omit<HubOptions, 'registry' | 'feed' | 'context' | 'log'>> & Pick<HubOptions, 'registry' | 'feed' | 'context' | 'log'>
+  readonly #o: Required<Omit<HubOptions, 'registry' | 'feed' | 'context' | 'log' | 'watchers'>> & Pick<HubOptions, 'registry' | 'feed' | 'context' | 'log' | 'watchers'>
   readonly #groups = new Map<string, Group>()
   readonly #byClient = new Map<number, Map<string, Group>>()
   #unsubscribe: (() => void) | null = null
@@ -102,6 +106,7 @@ export class RealtimeHub {
     let subs = this.#byClient.get(client.id)
     if (subs === undefined) this.#byClient.set(client.id, subs = new Map())
     subs.set(subId, group)
+    if (group.def.path === WATCHED) this.#o.watchers?.join((group.args as { worldId: string }).worldId, client.id)
     if (group.frame === null || group.dirty) {
       try {
         await this.#compute(group)
@@ -118,12 +123,28 @@ export class RealtimeHub {
     if (group === undefined) return
     this.#byClient.get(client.id)!.delete(subId)
     group.members.delete(`${client.id}:${subId}`)
+    if (group.def.path === WATCHED && ![...this.#byClient.get(client.id)!.values()].some((g) => g.key === group.key)) {
+      this.#o.watchers?.leave((group.args as { worldId: string }).worldId, client.id)
+    }
     if (group.members.size === 0) this.#groups.delete(group.key)
   }
 
   removeClient (client: HubClient): void {
     for (const subId of [...(this.#byClient.get(client.id)?.keys() ?? [])]) this.unsubscribe(client, subId)
     this.#byClient.delete(client.id)
+  }
+
+  /** Re-runs the subscriptions of one function (for values that are not in the store, such as presence). */
+  invalidate (path: string, matches: (args: unknown) => boolean = () => true): void {
+    let any = false
+    for (const group of this.#groups.values()) {
+      if (group.def.path !== path || !matches(group.args)) continue
+      group.dirty = true
+      any = true
+    }
+    if (any && this.#flushTimer === null && !this.#closed) {
+      this.#flushTimer = setTimeout(() => { this.#flushTimer = null; this.#flush() }, this.#o.coalesceMs)
+    }
   }
 
   #onChange (event: ChangeEvent): void {

@@ -162,6 +162,15 @@ export const worldFunctions = [
     }
   }),
   defineFunction({
+    path: 'world:presence',
+    kind: 'query',
+    access: 'public',
+    description: 'How many clients are watching this world right now, across all instances (shared through Redis when configured).',
+    args: Type.Object({ worldId: WorldId }),
+    returns: Type.Object({ viewers: Type.Integer() }),
+    handler: async (ctx, { worldId }) => ({ viewers: ctx.viewers?.(worldId) ?? 0 })
+  }),
+  defineFunction({
     path: 'world:heartbeatWorld',
     kind: 'mutation',
     access: 'public',
