@@ -74,7 +74,8 @@ export const worldFunctions = [
       const world = await requireWorld(ctx, worldId)
       const engine = await ctx.store.collection<EngineDoc>('engines').findOne({ _id: world.engineId })
       return {
-        world: { worldId, nextId: world.nextId, players: world.players, agents: world.agents, conversations: world.conversations },
+        // A human's token hash stays on the server: viewers only learn that the player is human.
+        world: { worldId, nextId: world.nextId, players: world.players.map((p) => p.human === undefined ? p : { ...p, human: true }), agents: world.agents, conversations: world.conversations },
         engine: {
           engineId: world.engineId,
           // The world document's step state is the committed truth; the engine record adds control fields.
