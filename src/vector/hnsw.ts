@@ -18,11 +18,12 @@ type Graph = InstanceType<typeof hnswlib.HierarchicalNSW>
 
 /**
  * Chosen by measurement (bench/vector.ts, README): one graph per player, because a global graph
- * filtered to one player in a thousand walks most of the graph and calls back into JS per candidate;
- * and an exact scan while a player is small, because it has perfect recall and costs nothing to insert.
+ * filtered to one player walks most of the graph and calls back into JS per candidate (30x slower
+ * at 40 players); and an exact scan while a player is small, because it has perfect recall and
+ * costs nothing to insert.
  */
 export const HNSW_DEFAULTS = {
-  /** Players with more live memories than this get a graph; fewer are scanned exactly. */
+  /** Players with more live memories than this get a graph; at 1024 dims the scan and the graph cross near 256. */
   exactThreshold: 256,
   m: 16,
   efConstruction: 100,
