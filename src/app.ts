@@ -2,6 +2,7 @@
 import { STATUS_CODES } from 'node:http'
 import { join } from 'node:path'
 import autoload from '@fastify/autoload'
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
 import { ErrorResponse } from './schemas.ts'
@@ -21,6 +22,8 @@ const root = join(import.meta.dirname, '..')
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('config', opts.config)
   fastify.addSchema(ErrorResponse)
+  // Routes validate with TypeBox itself, without type coercion: "true" is not true, as in every other way in.
+  fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
 
   // Handlers first: a route takes the error handler in force when it is registered.
   fastify.setErrorHandler((err: FastifyError, request, reply) => {

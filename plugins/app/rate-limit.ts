@@ -3,8 +3,11 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
+import createError from '@fastify/error'
 import { createHash } from 'node:crypto'
 import { credentialFrom } from '../../src/api/auth.ts'
+
+const RateLimitedError = createError<[string]>('TOWNHALL_ERR_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
 
 export function rateLimitKey (request: FastifyRequest): string {
   const credential = credentialFrom(request.headers, request.query)
@@ -19,6 +22,7 @@ async function rateLimitPlugin (fastify: FastifyInstance): Promise<void> {
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     keyGenerator: rateLimitKey,
+    errorResponseBuilder: (_request, context) => new RateLimitedError(context.after),
     ...(fastify.redis !== null ? { redis: fastify.redis, nameSpace: 'townhall-rl:' } : {}),
     // Probes are for orchestrators and must never be limited.
     allowList: (request) => request.url === '/health' || request.url === '/ready'

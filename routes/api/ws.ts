@@ -7,25 +7,30 @@ import { handleClientFrame } from '../../src/realtime/protocol.ts'
 let nextClientId = 0
 
 const ws: FastifyPluginAsync = async (fastify) => {
-  fastify.get('/ws', {
-    websocket: true,
-    schema: { tags: ['functions'], description: 'WebSocket: subscribe / unsubscribe / query / mutation frames; see docs/API.md.', hide: false }
-  }, (socket: WebSocket, request) => {
-    const client: HubClient = {
-      id: ++nextClientId,
-      caller: request.caller,
-      send: (data) => { if (socket.readyState === socket.OPEN) socket.send(data) },
-      bufferedAmount: () => socket.bufferedAmount,
-      close: (code, reason) => { socket.close(code, reason) }
-    }
-    const log = request.log
-    socket.on('message', (raw: Buffer, isBinary: boolean) => {
-      handleClientFrame(fastify, client, raw, isBinary).catch((err: unknown) => {
-        log.error({ err }, 'websocket frame failed')
+  fastify.route({
+    method: 'GET',
+    url: '/ws',
+    schema: { tags: ['functions'], description: 'WebSocket: subscribe / unsubscribe / query / mutation frames; see docs/API.md. A plain GET answers 426.' },
+    handler: async (_request, reply) => await reply.code(426).header('upgrade', 'websocket').send({
+      statusCode: 426, code: 'TOWNHALL_ERR_UPGRADE_REQUIRED', error: 'Upgrade Required', message: 'this is the WebSocket endpoint: connect with a WebSocket client'
+    }),
+    wsHandler: (socket: WebSocket, request) => {
+      const client: HubClient = {
+        id: ++nextClientId,
+        caller: request.caller,
+        send: (data) => { if (socket.readyState === socket.OPEN) socket.send(data) },
+        bufferedAmount: () => socket.bufferedAmount,
+        close: (code, reason) => { socket.close(code, reason) }
+      }
+      const log = request.log
+      socket.on('message', (raw: Buffer, isBinary: boolean) => {
+        handleClientFrame(fastify, client, raw, isBinary).catch((err: unknown) => {
+          log.error({ err }, 'websocket frame failed')
+        })
       })
-    })
-    socket.on('close', () => { fastify.realtime.removeClient(client) })
-    socket.on('error', (err) => { log.warn({ err }, 'websocket error') })
+      socket.on('close', () => { fastify.realtime.removeClient(client) })
+      socket.on('error', (err) => { log.warn({ err }, 'websocket error') })
+    }
   })
 }
 

@@ -44,6 +44,35 @@ export function defineFunction<P extends string, K extends FunctionKind, A exten
   return def
 }
 
+/** Arguments deeper or larger than this are refused before anything else looks at them. */
+export const MAX_ARGS_DEPTH = 16
+export const MAX_ARGS_BYTES = 64 * 1024
+
+/** Depth and approximate size of a JSON value, walked iteratively so hostile nesting cannot overflow the stack. */
+export function jsonShape (value: unknown, maxDepth: number, maxBytes: number): 'ok' | 'too-deep' | 'too-large' {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  let bytes = 0
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (depth > maxDepth) return 'too-deep'
+    if (typeof node === 'string') bytes += node.length + 2
+    else if (node !== null && typeof node === 'object') {
+      const entries = Array.isArray(node) ? node : Object.entries(node)
+      bytes += 2
+      for (const entry of entries) {
+        if (Array.isArray(node)) stack.push([entry, depth + 1])
+        else {
+          const [key, child] = entry as [string, unknown]
+          bytes += key.length + 3
+          stack.push([child, depth + 1])
+        }
+      }
+    } else bytes += 8
+    if (bytes > maxBytes) return 'too-large'
+  }
+  return 'ok'
+}
+
 interface Compiled { def: FunctionDef, check: (value: unknown) => boolean, firstError: (value: unknown) => string }
 
 export class FunctionRegistry {
@@ -90,6 +119,9 @@ export class FunctionRegistry {
       throw new UnauthorizedError(`${path} needs a player token (Authorization: Bearer <token from world:joinWorld>)`)
     }
     const value = args ?? {}
+    const shape = jsonShape(value, MAX_ARGS_DEPTH, MAX_ARGS_BYTES)
+    if (shape === 'too-deep') throw new BadArgumentsError(path, `args are nested deeper than ${MAX_ARGS_DEPTH} levels`)
+    if (shape === 'too-large') throw new BadArgumentsError(path, `args are larger than ${MAX_ARGS_BYTES / 1024} KiB`)
     if (!compiled.check(value)) throw new BadArgumentsError(path, compiled.firstError(value))
     return { def, args: value }
   }

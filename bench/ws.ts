@@ -1,0 +1,306 @@
+// npm run bench:ws — 1,000 WebSocket clients subscribed to world:worldState of a running 25-agent world for ~30 s.
+// The server runs in a child process (this file with BENCH_ROLE=server), so its CPU is measured apart from the clients'.
+// Delay = the client's receive time − the value's engine.currentTime (the API offers no commit time; currentTime is the
+// clock the step simulated up to, taken when the step began, so the delay is an upper bound on commit → client and
+// includes the step's own compute and commit). As a breakdown, the server child also notes when each step's commit
+// reached the store's change feed (a listener, no server code changed): commit → client is receive time minus that.
+// Prints a table and ends with RESULT {json}.
+// BENCH_CLIENTS, BENCH_SECONDS and BENCH_AGENTS change the size.
+import { fork, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import WebSocket from 'ws'
+
+const clientCount = Number(process.env.BENCH_CLIENTS ?? 1000)
+const seconds = Number(process.env.BENCH_SECONDS ?? 30)
+const agents = Number(process.env.BENCH_AGENTS ?? 25)
+const starvedAfterMs = 5000
+
+type ToServer = { type: 'measure' } | { type: 'report' } | { type: 'stop' }
+type FromServer =
+  | { type: 'ready', port: number, worldId: string }
+  | { type: 'report', cpuUserMs: number, cpuSystemMs: number, wallMs: number, loopDelayP99Ms: number, loopDelayMaxMs: number, rssMb: number, hub: unknown, commits: Array<[number, number]> }
+
+// ---- the server (child process) ----
+
+async function serve (): Promise<void> {
+  process.env.FASTIFY_AUTOLOAD_TYPESCRIPT = '1'
+  const [{ default: Fastify }, { default: fp }, { default: app }, { loadConfig }, { EmbeddedStore }, { createWorldRecords }, { defaultCast }] = await Promise.all([
+    import('fastify'), import('fastify-plugin'), import('../src/app.ts'), import('../src/config.ts'), import('../src/store/embedded.ts'),
+    import('../src/engine/worlds.ts'), import('../src/game/data/characters.ts')
+  ])
+  const dir = mkdtempSync(join(tmpdir(), 'townhall-bench-ws-'))
+  // The world is made before the app starts, so the engine picks it up on its first pass.
+  const store = new EmbeddedStore({ dataDir: dir })
+  const cast = Array.from({ length: agents }, (_, i) => {
+    const base = defaultCast[i % defaultCast.length]!
+    return { ...base, name: `${base.name} ${Math.floor(i / defaultCast.length) + 1}` }
+  })
+  const status = await createWorldRecords(store, { now: Date.now(), cast, agents, seed: 25 })
+  await store.close()
+  const config = loadConfig({ LOG_LEVEL: 'warn', STORE: 'embedded', DATA_DIR: dir, ENGINE_DEFAULT_WORLD: 'false', RATE_LIMIT_MAX: '100000000' })
+  const fastify = Fastify({ logger: false })
+  await fastify.register(fp(app), { config })
+  await fastify.listen({ port: 0, host: '127.0.0.1' })
+  const address = fastify.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  let cpu = process.cpuUsage()
+  let wall = performance.now()
+  // When each step (keyed by its currentTime) was committed, as the change feed reports it.
+  const commits = new Map<number, number>()
+  fastify.changeFeed.subscribe(['worlds'], (e) => {
+    const currentTime = (e.doc as { step?: { currentTime?: number } } | undefined)?.step?.currentTime
+    if (e.id === status.worldId && typeof currentTime === 'number' && !commits.has(currentTime)) commits.set(currentTime, Date.now())
+  })
+  const send = (m: FromServer): void => { process.send!(m) }
+  process.on('message', (m: ToServer) => {
+    if (m.type === 'measure') {
+      cpu = process.cpuUsage(); wall = performance.now(); loop.reset(); loop.enable()
+    } else if (m.type === 'report') {
+      const used = process.cpuUsage(cpu)
+      send({
+        type: 'report',
+        cpuUserMs: used.user / 1000,
+        cpuSystemMs: used.system / 1000,
+        wallMs: performance.now() - wall,
+        loopDelayP99Ms: loop.percentile(99) / 1e6,
+        loopDelayMaxMs: loop.max / 1e6,
+        rssMb: process.memoryUsage().rss / 2 ** 20,
+        hub: fastify.realtime.stats,
+        commits: [...commits]
+      })
+    } else if (m.type === 'stop') {
+      fastify.close().finally(() => {
+        rmSync(dir, { recursive: true, force: true })
+        process.exit(0)
+      })
+    }
+  })
+  send({ type: 'ready', port, worldId: status.worldId })
+}
+
+// ---- the clients (this process) ----
+
+interface Client {
+  ws: WebSocket
+  first: boolean
+  values: number
+  lastReceive: number
+  lastVersion: number
+  closed: number | null
+}
+
+function quantile (sorted: Float64Array, q: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
+function ask<T extends FromServer['type']> (child: ChildProcess, type: T, timeoutMs = 60_000): Promise<Extract<FromServer, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`server did not send ${type} within ${timeoutMs} ms`)) }, timeoutMs)
+    const onMessage = (m: FromServer): void => {
+      if (m.type !== type) return
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      resolve(m as Extract<FromServer, { type: T }>)
+    }
+    child.on('message', onMessage)
+  })
+}
+
+/** Linux PSI: the share of the last 10 s in which some runnable task waited for a CPU (other load on the machine). */
+function cpuPressure (): number | null {
+  try {
+    return Number(/some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? NaN)
+  } catch {
+    return null
+  }
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
+async function main (): Promise<void> {
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, BENCH_ROLE: 'server', FASTIFY_AUTOLOAD_TYPESCRIPT: '1' },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
+  try {
+    const { port, worldId } = await ask(child, 'ready')
+    const url = `ws://127.0.0.1:${port}/api/ws`
+    const subscribe = JSON.stringify({ type: 'subscribe', id: 'state', path: 'world:worldState', args: { worldId } })
+
+    // Samples only inside the measured window; the first value of each client (the current state) is not a change.
+    let measuring = false
+    let delays = new Float64Array(clientCount * (seconds + 5) * 2)
+    let stamps = new Float64Array(delays.length)
+    let samples = 0
+    let received = 0
+    let bytes = 0
+    let regressions = 0
+    let errors = 0
+    // Per step (keyed by currentTime): the first and last receive time over all clients, for the fan-out spread.
+    const steps = new Map<number, { first: number, last: number }>()
+    const clients: Client[] = []
+    const connectStarted = performance.now()
+    for (let i = 0; i < clientCount; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, clientCount - i) }, async () => {
+        const ws = new WebSocket(url, { perMessageDeflate: false })
+        const client: Client = { ws, first: true, values: 0, lastReceive: 0, lastVersion: 0, closed: null }
+        clients.push(client)
+        ws.on('message', (data: Buffer) => {
+          const now = Date.now()
+          const text = data.toString()
+          if (!text.startsWith('{"type":"value"')) { errors++; return }
+          const version = Number(/"version":(\d+)/.exec(text)?.[1])
+          if (version <= client.lastVersion) regressions++
+          client.lastVersion = version
+          client.lastReceive = now
+          client.values++
+          // engine is the value's last field; its currentTime is the last one in the frame.
+          const at = text.lastIndexOf('"currentTime":')
+          const currentTime = Number(/^"currentTime":([\d.]+)/.exec(text.slice(at, at + 40))?.[1])
+          if (client.first) {
+            client.first = false
+            const parsed = JSON.parse(text) as { value: { engine: { currentTime: number } } }
+            if (parsed.value.engine.currentTime !== currentTime) throw new Error('could not find engine.currentTime in a frame')
+            return
+          }
+          if (!measuring) return
+          received++
+          const seen = steps.get(currentTime)
+          if (seen === undefined) steps.set(currentTime, { first: now, last: now })
+          else seen.last = now
+          bytes += data.length
+          if (samples === delays.length) {
+            const grown = new Float64Array(delays.length * 2); grown.set(delays); delays = grown
+            const grownStamps = new Float64Array(delays.length); grownStamps.set(stamps); stamps = grownStamps
+          }
+          stamps[samples] = currentTime
+          delays[samples++] = now - currentTime
+        })
+        ws.on('close', (code: number) => { client.closed = code })
+        ws.on('error', () => {})
+        await new Promise<void>((resolve, reject) => {
+          ws.once('open', () => { ws.send(subscribe); resolve() })
+          ws.once('error', reject)
+        })
+      }))
+    }
+    const connectMs = performance.now() - connectStarted
+    const deadline = Date.now() + 30_000
+    while (clients.some((c) => c.first) && Date.now() < deadline) await sleep(50)
+    const withFirstValue = clients.filter((c) => !c.first).length
+    await sleep(2000)
+
+    child.send({ type: 'measure' } satisfies ToServer)
+    const cpu = process.cpuUsage()
+    const windowStarted = Date.now()
+    measuring = true
+    const loop = monitorEventLoopDelay({ resolution: 10 })
+    loop.enable()
+    await sleep(seconds * 1000)
+    measuring = false
+    const windowEnded = Date.now()
+    const windowS = (windowEnded - windowStarted) / 1000
+    const clientCpu = process.cpuUsage(cpu)
+    child.send({ type: 'report' } satisfies ToServer)
+    const server = await ask(child, 'report')
+    loop.disable()
+
+    const sorted = delays.slice(0, samples).sort()
+    const commitAt = new Map(server.commits)
+    const fromCommit: number[] = []
+    for (let i = 0; i < samples; i++) {
+      const at = commitAt.get(stamps[i]!)
+      if (at !== undefined) fromCommit.push(stamps[i]! + delays[i]! - at)
+    }
+    const sortedFromCommit = Float64Array.from(fromCommit).sort()
+    const stepLag = [...new Set(stamps.slice(0, samples))].map((t) => (commitAt.get(t) ?? NaN) - t).filter((x) => !Number.isNaN(x))
+    const sortedStepLag = Float64Array.from(stepLag).sort()
+    const sortedSpread = Float64Array.from([...steps.values()].map((x) => x.last - x.first)).sort()
+    const starved = clients.filter((c) => windowEnded - c.lastReceive > starvedAfterMs).length
+    const closed = clients.filter((c) => c.closed !== null).length
+    const serverCpuPct = (server.cpuUserMs + server.cpuSystemMs) / server.wallMs * 100
+    const result = {
+      clients: clientCount,
+      connected: clients.length - closed,
+      agents,
+      seconds: Number(windowS.toFixed(1)),
+      delayBasis: 'receive time - value.engine.currentTime',
+      delayP50Ms: Number(quantile(sorted, 0.5).toFixed(1)),
+      delayP99Ms: Number(quantile(sorted, 0.99).toFixed(1)),
+      delayMaxMs: Number((sorted.length > 0 ? sorted[sorted.length - 1]! : 0).toFixed(1)),
+      commitToClientP50Ms: Number(quantile(sortedFromCommit, 0.5).toFixed(1)),
+      commitToClientP99Ms: Number(quantile(sortedFromCommit, 0.99).toFixed(1)),
+      commitToClientMaxMs: Number((sortedFromCommit.length > 0 ? sortedFromCommit[sortedFromCommit.length - 1]! : 0).toFixed(1)),
+      stepStartToCommitP50Ms: Number(quantile(sortedStepLag, 0.5).toFixed(1)),
+      stepStartToCommitMaxMs: Number((sortedStepLag.length > 0 ? sortedStepLag[sortedStepLag.length - 1]! : 0).toFixed(1)),
+      fanOutSpreadP50Ms: Number(quantile(sortedSpread, 0.5).toFixed(1)),
+      fanOutSpreadMaxMs: Number((sortedSpread.length > 0 ? sortedSpread[sortedSpread.length - 1]! : 0).toFixed(1)),
+      messagesPerSecond: Number((received / windowS).toFixed(1)),
+      mbPerSecond: Number((bytes / windowS / 2 ** 20).toFixed(2)),
+      valuesPerClientPerSecond: Number((received / windowS / clientCount).toFixed(2)),
+      stepsSeen: steps.size,
+      starvedClients: starved,
+      closedClients: closed,
+      versionRegressions: regressions,
+      otherFrames: errors,
+      server: 'child process',
+      serverCpuPercentOfOneCore: Number(serverCpuPct.toFixed(1)),
+      serverLoopDelayP99Ms: Number(server.loopDelayP99Ms.toFixed(1)),
+      serverLoopDelayMaxMs: Number(server.loopDelayMaxMs.toFixed(1)),
+      serverRssMb: Math.round(server.rssMb),
+      clientCpuPercentOfOneCore: Number(((clientCpu.user + clientCpu.system) / 1000 / (windowS * 1000) * 100).toFixed(1)),
+      clientLoopDelayP99Ms: Number((loop.percentile(99) / 1e6).toFixed(1)),
+      connectSeconds: Number((connectMs / 1000).toFixed(1)),
+      clientsWithFirstValue: withFirstValue,
+      hub: server.hub,
+      loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
+      cpuPressureSome10sPercent: cpuPressure(),
+      goalMet: quantile(sorted, 0.99) < 50 && starved === 0 && closed === 0
+    }
+    const rows: Array<[string, string | number]> = [
+      ['clients (connected / asked)', `${result.connected} / ${clientCount}`],
+      ['agents in the world', agents],
+      ['measured window (s)', result.seconds],
+      ['distinct steps delivered', result.stepsSeen],
+      ['values received', received],
+      ['values / s (all clients)', result.messagesPerSecond],
+      ['values / s per client', result.valuesPerClientPerSecond],
+      ['MiB / s received', result.mbPerSecond],
+      ['delay p50 / p99 / max (ms), from currentTime', `${result.delayP50Ms} / ${result.delayP99Ms} / ${result.delayMaxMs}`],
+      ['  of which step start → commit p50 / max (ms)', `${result.stepStartToCommitP50Ms} / ${result.stepStartToCommitMaxMs}`],
+      ['commit → client p50 / p99 / max (ms)', `${result.commitToClientP50Ms} / ${result.commitToClientP99Ms} / ${result.commitToClientMaxMs}`],
+      ['fan-out spread, first → last client, p50 / max (ms)', `${result.fanOutSpreadP50Ms} / ${result.fanOutSpreadMaxMs}`],
+      ['starved (nothing for 5 s)', starved],
+      ['closed by the server', closed],
+      ['version regressions', regressions],
+      ['server CPU (% of one core)', result.serverCpuPercentOfOneCore],
+      ['server event-loop delay p99 / max (ms)', `${result.serverLoopDelayP99Ms} / ${result.serverLoopDelayMaxMs}`],
+      ['server RSS (MiB)', result.serverRssMb],
+      ['client CPU (% of one core, this process)', result.clientCpuPercentOfOneCore],
+      ['connect time for all clients (s)', result.connectSeconds],
+      ['goal: p99 < 50 ms, none starved', result.goalMet ? 'met' : 'NOT met']
+    ]
+    const width = Math.max(...rows.map(([k]) => k.length))
+    console.log(`\nWebSocket fan-out: world:worldState, delay = receive time − engine.currentTime, server in a child process (load ${result.loadAverage1m}, CPU pressure ${result.cpuPressureSome10sPercent ?? '?'} %)\n`)
+    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`)
+    console.log(`\nRESULT ${JSON.stringify(result)}`)
+    for (const c of clients) c.ws.terminate()
+  } finally {
+    if (child.exitCode === null) child.send({ type: 'stop' } satisfies ToServer)
+    const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)])
+    if (code === 'timeout') child.kill('SIGKILL')
+  }
+}
+
+if (process.env.BENCH_ROLE === 'server') {
+  serve().catch((err: unknown) => { console.error(err); process.exit(1) })
+} else {
+  main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })
+}
