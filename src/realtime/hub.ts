@@ -7,10 +7,13 @@ import type { FunctionContext, FunctionDef, FunctionRegistry } from '../api/regi
 import type { ChangeEvent, ChangeFeed } from '../store/types.ts'
 import type { CollectionName } from '../store/collections.ts'
 
+/** A frame, or a text frame in two parts: a per-client head and a body encoded once for every subscriber. */
+export type OutgoingFrame = string | Buffer | readonly [string, Buffer]
+
 export interface HubClient {
   readonly id: number
   readonly caller: Caller
-  send: (data: string | Buffer) => void
+  send: (data: OutgoingFrame) => void
   bufferedAmount: () => number
   close: (code: number, reason: string) => void
 }
@@ -24,7 +27,7 @@ interface Group {
   caller: Caller
   members: Map<string, Member>
   version: number
-  frame: ((subId: string) => string | Buffer) | null
+  frame: ((subId: string) => OutgoingFrame) | null
   hash: string
   dirty: boolean
   computing: Promise<void> | null
@@ -47,7 +50,7 @@ export interface HubOptions {
 
 const WATCHED = 'world:worldState'
 
-function encodeValueFrame (def: FunctionDef, version: number, value: unknown): (subId: string) => string | Buffer {
+function encodeValueFrame (def: FunctionDef, version: number, value: unknown): (subId: string) => OutgoingFrame {
   if (def.binary === true) {
     const { data, ...meta } = value as { data: Uint8Array }
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
@@ -58,9 +61,10 @@ function encodeValueFrame (def: FunctionDef, version: number, value: unknown): (
       return Buffer.concat([length, header, bytes])
     }
   }
-  // The value is serialised once per change, whatever the number of subscribers.
-  const json = JSON.stringify(value ?? null)
-  return (subId) => `{"type":"value","id":${JSON.stringify(subId)},"version":${version},"value":${json}}`
+  // The value is serialised and encoded once per change, whatever the number of subscribers; each client
+  // only gets its own small head: {"type":"value","id":"<its id>" + the shared ,"version":…,"value":…}.
+  const body = Buffer.from(`,"version":${version},"value":${JSON.stringify(value ?? null)}}`)
+  return (subId) => [`{"type":"value","id":${JSON.stringify(subId)}`, body] as const
 }
 
 export class RealtimeHub {
@@ -73,7 +77,7 @@ export class RealtimeHub {
   #closed = false
 
   constructor (options: HubOptions) {
-    this.#o = { coalesceMs: 15, softLimitBytes: 1 << 20, hardLimitBytes: 16 << 20, ...options }
+    this.#o = { coalesceMs: 5, softLimitBytes: 1 << 20, hardLimitBytes: 16 << 20, ...options }
   }
 
   start (): void {

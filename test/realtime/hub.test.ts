@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { storeTargets } from '../helpers/stores.ts'
 import { quietLog, waitFor } from '../helpers/engine.ts'
 import { FunctionRegistry, defineFunction, type FunctionContext } from '../../src/api/registry.ts'
-import { RealtimeHub, type HubClient } from '../../src/realtime/hub.ts'
+import { RealtimeHub, type HubClient, type OutgoingFrame } from '../../src/realtime/hub.ts'
 import type { Store } from '../../src/store/types.ts'
 
 const counter = defineFunction({
@@ -28,7 +28,7 @@ function fakeSocket (id: number): HubClient & { frames: Received[], buffered: nu
     frames: [] as Received[],
     buffered: 0,
     closedWith: null as number | null,
-    send (data: string | Buffer) { c.frames.push(JSON.parse(String(data)) as Received) },
+    send (data: OutgoingFrame) { c.frames.push(JSON.parse(typeof data === 'string' || Buffer.isBuffer(data) ? String(data) : data[0] + String(data[1])) as Received) },
     bufferedAmount: () => c.buffered,
     close (code: number) { c.closedWith = code }
   }
