@@ -19,11 +19,11 @@ const ws: FastifyPluginAsync = async (fastify) => {
         id: ++nextClientId,
         caller: request.caller,
         send: (data) => {
-        if (socket.readyState !== socket.OPEN) return
-        if (typeof data === 'string' || Buffer.isBuffer(data)) socket.send(data)
-        // One write per client: its small head and the shared, already encoded body, as one text frame.
-        else socket.send(Buffer.concat([Buffer.from(data[0]), data[1]]), { binary: false })
-      },
+          if (socket.readyState !== socket.OPEN) return
+          if (typeof data === 'string' || Buffer.isBuffer(data)) socket.send(data)
+          // One write per client: its small head and the shared, already encoded body, as one text frame.
+          else socket.send(Buffer.concat([Buffer.from(data[0]), data[1]]), { binary: false })
+        },
         bufferedAmount: () => socket.bufferedAmount,
         close: (code, reason) => { socket.close(code, reason) }
       }
