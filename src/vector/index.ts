@@ -2,7 +2,6 @@ import type { Db } from 'mongodb'
 import { createAtlasIndex } from './atlas.ts'
 import type { AtlasVectorIndex } from './atlas.ts'
 import { createExactIndex } from './exact.ts'
-import { createHnswIndex, openHnswIndex } from './hnsw.ts'
 import type { HnswVectorIndex } from './hnsw.ts'
 import type { MemoryVectorIndex, VectorLogger } from './types.ts'
 
@@ -10,7 +9,6 @@ export type { MemoryVector, MemoryVectorIndex, VectorHit, VectorIndexKind, Rebui
 export { VectorDimensionError } from './types.ts'
 export { fingerprintOfIds } from './fingerprint.ts'
 export { createExactIndex } from './exact.ts'
-export { createHnswIndex, openHnswIndex, HNSW_DEFAULTS } from './hnsw.ts'
 export type { HnswVectorIndex, HnswOpenResult, HnswIndexOptions, RebuildOptions, HnswStats } from './hnsw.ts'
 export { createAtlasIndex, vectorSearchIndexDefinition, vectorSearchPipeline, AtlasSearchIndexError } from './atlas.ts'
 export type { AtlasVectorIndex } from './atlas.ts'
@@ -57,10 +55,19 @@ export async function createVectorIndex (kind: VectorIndexChoice, opts: CreateVe
     return { kind: 'atlas', index: createAtlasIndex({ db: opts.db, dimension: opts.dimension, log: opts.log, writeDocuments: opts.writeDocuments }), needsRebuild: false }
   }
   if (resolved === 'exact') return { kind: 'exact', index: createExactIndex({ dimension: opts.dimension }), needsRebuild: true }
-  if (opts.dir === undefined) {
-    return { kind: 'hnsw', index: createHnswIndex({ dimension: opts.dimension, log: opts.log, ...opts.hnsw }), needsRebuild: true }
+  // hnswlib-node is a native, optional dependency: where it could not be built, `auto` falls back to exact search.
+  let hnsw: typeof import('./hnsw.ts')
+  try {
+    hnsw = await import('./hnsw.ts')
+  } catch (err) {
+    if (kind !== 'auto') throw new Error(`VECTOR_INDEX=hnsw needs the hnswlib-node package, which is not installed or did not build: ${(err as Error).message}`)
+    opts.log?.warn({ err: { message: (err as Error).message } }, 'hnswlib-node is unavailable: memories are searched exactly (set VECTOR_INDEX=exact to silence this)')
+    return { kind: 'exact', index: createExactIndex({ dimension: opts.dimension }), needsRebuild: true }
   }
-  const { index, needsRebuild } = await openHnswIndex({
+  if (opts.dir === undefined) {
+    return { kind: 'hnsw', index: hnsw.createHnswIndex({ dimension: opts.dimension, log: opts.log, ...opts.hnsw }), needsRebuild: true }
+  }
+  const { index, needsRebuild } = await hnsw.openHnswIndex({
     dir: opts.dir,
     dimension: opts.dimension,
     expectedFingerprint: opts.expectedFingerprint,
