@@ -2,12 +2,13 @@
 // joined human player with its token) and world:heartbeatWorld, from N concurrent keep-alive clients for ~15 s.
 // The server (the default world: 8 agents) runs in a child process (this file with BENCH_ROLE=server), with the rate
 // limit raised out of the way. Prints a table and ends with RESULT {json}. BENCH_CLIENTS and BENCH_SECONDS change the size.
-import { fork, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { fork } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { ask, cpuPressure, quantile, sleep } from './lib.ts'
 
 const clientCount = Number(process.env.BENCH_CLIENTS ?? 16)
 const seconds = Number(process.env.BENCH_SECONDS ?? 15)
@@ -62,34 +63,6 @@ async function serve (): Promise<void> {
 
 // ---- the clients (this process) ----
 
-function ask<T extends FromServer['type']> (child: ChildProcess, type: T, timeoutMs = 60_000): Promise<Extract<FromServer, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`server did not send ${type} within ${timeoutMs} ms`)) }, timeoutMs)
-    const onMessage = (m: FromServer): void => {
-      if (m.type !== type) return
-      clearTimeout(timer)
-      child.off('message', onMessage)
-      resolve(m as Extract<FromServer, { type: T }>)
-    }
-    child.on('message', onMessage)
-  })
-}
-
-/** Linux PSI: the share of the last 10 s in which some runnable task waited for a CPU (other load on the machine). */
-function cpuPressure (): number | null {
-  try {
-    return Number(/some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? NaN)
-  } catch {
-    return null
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-
-function quantile (sorted: Float64Array, q: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-}
-
 interface Player { token: string, playerId: string }
 
 async function main (): Promise<void> {
@@ -100,7 +73,7 @@ async function main (): Promise<void> {
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
   try {
-    const { port } = await ask(child, 'ready')
+    const { port } = await ask<FromServer, 'ready'>(child, 'ready')
     const base = `http://127.0.0.1:${port}`
     const call = async (kind: 'query' | 'mutation', path: string, args: unknown, token?: string): Promise<unknown> => {
       const res = await fetch(`${base}/api/${kind}`, {
@@ -169,7 +142,7 @@ async function main (): Promise<void> {
     const elapsedS = (performance.now() - started) / 1000
     const clientCpu = process.cpuUsage(cpu)
     child.send({ type: 'report' } satisfies ToServer)
-    const server = await ask(child, 'report')
+    const server = await ask<FromServer, 'report'>(child, 'report')
 
     // How long the engine takes to apply the backlog: the last moveTo's status turns non-null once applied.
     const drainStarted = Date.now()

@@ -6,13 +6,14 @@
 // reached the store's change feed (a listener, no server code changed): commit → client is receive time minus that.
 // Prints a table and ends with RESULT {json}.
 // BENCH_CLIENTS, BENCH_SECONDS and BENCH_AGENTS change the size.
-import { fork, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { fork } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
+import { ask, cpuPressure, quantile, sleep } from './lib.ts'
 
 const VALUE_PREFIX = Buffer.from('{"type":"value"')
 const VERSION_KEY = '"version":'
@@ -98,34 +99,6 @@ interface Client {
   closed: number | null
 }
 
-function quantile (sorted: Float64Array, q: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-}
-
-function ask<T extends FromServer['type']> (child: ChildProcess, type: T, timeoutMs = 60_000): Promise<Extract<FromServer, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`server did not send ${type} within ${timeoutMs} ms`)) }, timeoutMs)
-    const onMessage = (m: FromServer): void => {
-      if (m.type !== type) return
-      clearTimeout(timer)
-      child.off('message', onMessage)
-      resolve(m as Extract<FromServer, { type: T }>)
-    }
-    child.on('message', onMessage)
-  })
-}
-
-/** Linux PSI: the share of the last 10 s in which some runnable task waited for a CPU (other load on the machine). */
-function cpuPressure (): number | null {
-  try {
-    return Number(/some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? NaN)
-  } catch {
-    return null
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-
 async function main (): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), [], {
     env: { ...process.env, BENCH_ROLE: 'server', FASTIFY_AUTOLOAD_TYPESCRIPT: '1' },
@@ -134,7 +107,7 @@ async function main (): Promise<void> {
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
   try {
-    const { port, worldId } = await ask(child, 'ready')
+    const { port, worldId } = await ask<FromServer, 'ready'>(child, 'ready')
     const url = `ws://127.0.0.1:${port}/api/ws`
     const subscribe = JSON.stringify({ type: 'subscribe', id: 'state', path: 'world:worldState', args: { worldId } })
 
@@ -216,7 +189,7 @@ async function main (): Promise<void> {
     const windowS = (windowEnded - windowStarted) / 1000
     const clientCpu = process.cpuUsage(cpu)
     child.send({ type: 'report' } satisfies ToServer)
-    const server = await ask(child, 'report')
+    const server = await ask<FromServer, 'report'>(child, 'report')
     loop.disable()
 
     const sorted = delays.slice(0, samples).sort()
