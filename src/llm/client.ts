@@ -204,6 +204,22 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
     }
   }
 
+  /** Runs one logical call, completing its record (error code, status, attempts, latency) and reporting it. */
+  async function recordCall<T> (record: LlmCallRecord, started: number, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (err) {
+      const e = err as LlmError
+      record.errorCode = e.code
+      record.status ??= e.status
+      record.attempts = Math.max(record.attempts, e.attempts)
+      throw e
+    } finally {
+      record.latencyMs = performance.now() - started
+      report(record)
+    }
+  }
+
   async function chat (request: ChatRequest): Promise<ChatResult> {
     if (chatEndpoint.kind === 'offline') return await offline!.chat(request)
     const started = performance.now()
@@ -218,7 +234,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
     if (stop.length > 0) body.stop = stop
     const base = endpoint.kind === 'ollama' ? `${ollamaRoot(endpoint.baseUrl)}/v1` : openAiBaseUrl(endpoint.baseUrl)
     const record: LlmCallRecord = { operation: 'chat', provider: endpoint.name, model: endpoint.model, purpose: request.purpose, ok: false, latencyMs: 0, attempts: 0 }
-    try {
+    return await recordCall(record, started, async () => {
       const reply = await send({ operation: 'chat', endpoint, url: `${base}/chat/completions`, body, timeoutMs, signal: request.signal }, request.maxRetries ?? defaultRetries)
       record.attempts = reply.attempts
       record.status = reply.status
@@ -240,16 +256,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
         usage: { promptTokens: record.promptTokens, completionTokens: record.completionTokens },
         latencyMs: record.latencyMs
       }
-    } catch (err) {
-      const e = err as LlmError
-      record.errorCode = e.code
-      record.status ??= e.status
-      record.attempts = Math.max(record.attempts, e.attempts)
-      throw e
-    } finally {
-      record.latencyMs = performance.now() - started
-      report(record)
-    }
+    })
   }
 
   async function embed (texts: string[], callOptions: CallOptions = {}): Promise<Float32Array[]> {
@@ -259,7 +266,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
     const endpoint = embeddingEndpoint
     const record: LlmCallRecord = { operation: 'embed', provider: endpoint.name, model: endpoint.model, purpose: callOptions.purpose, ok: false, latencyMs: 0, attempts: 0, inputs: texts.length }
     const out: Float32Array[] = []
-    try {
+    return await recordCall(record, started, async () => {
       for (let i = 0; i < texts.length; i += batchSize) {
         const batch = texts.slice(i, i + batchSize)
         const call: HttpCall = endpoint.kind === 'ollama'
@@ -283,16 +290,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
       }
       record.ok = true
       return out
-    } catch (err) {
-      const e = err as LlmError
-      record.errorCode = e.code
-      record.status ??= e.status
-      record.attempts = Math.max(record.attempts, e.attempts)
-      throw e
-    } finally {
-      record.latencyMs = performance.now() - started
-      report(record)
-    }
+    })
   }
 
   const info: LlmClientInfo = {
