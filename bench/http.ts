@@ -8,7 +8,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { ask, cpuPressure, quantile, sleep } from './lib.ts'
+import { ask, cpuPressure, quantile, report, runRole, sleep, stopChild } from './lib.ts'
 
 const clientCount = Number(process.env.BENCH_CLIENTS ?? 16)
 const seconds = Number(process.env.BENCH_SECONDS ?? 15)
@@ -208,19 +208,10 @@ async function main (): Promise<void> {
       ['server RSS (MiB)', result.serverRssMb],
       ['client CPU (% of one core, this process)', result.clientCpuPercentOfOneCore]
     ]
-    const width = Math.max(...rows.map(([k]) => k.length))
-    console.log(`\nHTTP input submissions: POST /api/mutation, server in a child process (load ${result.loadAverage1m}, CPU pressure ${result.cpuPressureSome10sPercent ?? '?'} %)\n`)
-    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`)
-    console.log(`\nRESULT ${JSON.stringify(result)}`)
+    report(`HTTP input submissions: POST /api/mutation, server in a child process (load ${result.loadAverage1m}, CPU pressure ${result.cpuPressureSome10sPercent ?? '?'} %)`, rows, result)
   } finally {
-    if (child.exitCode === null) child.send({ type: 'stop' } satisfies ToServer)
-    const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)])
-    if (code === 'timeout') child.kill('SIGKILL')
+    await stopChild(child, exited)
   }
 }
 
-if (process.env.BENCH_ROLE === 'server') {
-  serve().catch((err: unknown) => { console.error(err); process.exit(1) })
-} else {
-  main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })
-}
+runRole(serve, main)

@@ -30,3 +30,24 @@ export const sleep = async (ms: number): Promise<void> => await new Promise((res
 export function quantile (sorted: Float64Array | number[], q: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
 }
+
+/** Prints a two-column table under a title, then the one `RESULT {json}` line. */
+export function report (title: string, rows: Array<[string, unknown]>, result: unknown): void {
+  const width = Math.max(...rows.map(([k]) => k.length))
+  console.log(`\n${title}\n`)
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${String(v)}`)
+  console.log(`\nRESULT ${JSON.stringify(result)}`)
+}
+
+/** Asks the server child to stop, and kills it if it has not exited within 10 s. */
+export async function stopChild (child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode === null) child.send({ type: 'stop' })
+  const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)])
+  if (code === 'timeout') child.kill('SIGKILL')
+}
+
+/** Runs the file as the server child (BENCH_ROLE=server) or as the benchmark itself. */
+export function runRole (serve: () => Promise<void>, main: () => Promise<void>): void {
+  if (process.env.BENCH_ROLE === 'server') serve().catch((err: unknown) => { console.error(err); process.exit(1) })
+  else main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import { ask, cpuPressure, quantile, sleep } from './lib.ts'
+import { ask, cpuPressure, quantile, report, runRole, sleep, stopChild } from './lib.ts'
 
 const VALUE_PREFIX = Buffer.from('{"type":"value"')
 const VERSION_KEY = '"version":'
@@ -268,20 +268,11 @@ async function main (): Promise<void> {
       ['connect time for all clients (s)', result.connectSeconds],
       ['goal: commit → client p99 < 50 ms, none starved', result.goalMet ? 'met' : 'NOT met']
     ]
-    const width = Math.max(...rows.map(([k]) => k.length))
-    console.log(`\nWebSocket fan-out: world:worldState, delay = receive time − engine.currentTime, server in a child process (load ${result.loadAverage1m}, CPU pressure ${result.cpuPressureSome10sPercent ?? '?'} %)\n`)
-    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`)
-    console.log(`\nRESULT ${JSON.stringify(result)}`)
+    report(`WebSocket fan-out: world:worldState, delay = receive time − engine.currentTime, server in a child process (load ${result.loadAverage1m}, CPU pressure ${result.cpuPressureSome10sPercent ?? '?'} %)`, rows, result)
     for (const c of clients) c.ws.terminate()
   } finally {
-    if (child.exitCode === null) child.send({ type: 'stop' } satisfies ToServer)
-    const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)])
-    if (code === 'timeout') child.kill('SIGKILL')
+    await stopChild(child, exited)
   }
 }
 
-if (process.env.BENCH_ROLE === 'server') {
-  serve().catch((err: unknown) => { console.error(err); process.exit(1) })
-} else {
-  main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })
-}
+runRole(serve, main)
