@@ -14,6 +14,8 @@ export interface MongoStoreOptions {
   /** Passed to the change feed: logger and backoff bounds. */
   feed?: MongoChangeFeedOptions
   serverSelectionTimeoutMS?: number
+  /** Fails an operation whose server never answers (the tests' stand-in server can stall); off by default. */
+  socketTimeoutMS?: number
 }
 
 function isDuplicate (err: unknown): boolean {
@@ -40,6 +42,7 @@ export class MongoStore implements Store {
       // A connection string's own serverSelectionTimeoutMS wins; otherwise give up on an unreachable server after 10 s.
       ...(/serverSelectionTimeoutMS=/i.test(options.url) ? {} : { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000 }),
       promoteBuffers: true,
+      ...(options.socketTimeoutMS !== undefined ? { socketTimeoutMS: options.socketTimeoutMS } : {}),
       ignoreUndefined: true
     })
     try {

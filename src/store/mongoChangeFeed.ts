@@ -11,6 +11,23 @@ export interface MongoChangeFeedOptions {
 
 const OPERATIONS = new Set<string>(['insert', 'update', 'replace', 'delete'])
 
+/** A healthy stream answers every poll within maxAwaitTimeMS (500 ms); one silent this long is reopened. */
+const STALL_MS = 10_000
+
+class StalledError extends Error {}
+
+/** Resolves like `promise`, or rejects when it has not settled within `ms` (a dead connection or a stuck server). */
+async function withinStall<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new StalledError(`change stream silent for ${ms} ms`)) }, ms)
+    })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 function toEvent (collection: CollectionName, change: Document): ChangeEvent | null {
   if (!OPERATIONS.has(change.operationType)) return null
   const doc = (change.fullDocument ?? undefined) as Doc | undefined
@@ -51,7 +68,7 @@ class CollectionWatcher {
         const stream = this.#db.collection(this.name).watch([], options)
         this.#stream = stream
         // The first tryNext opens the cursor: from here on no committed change is missed.
-        let change = await stream.tryNext()
+        let change = await withinStall(stream.tryNext(), STALL_MS)
         this.healthy = true
         if (this.#failures > 0) this.#options.log?.info({ collection: this.name }, 'change stream reopened')
         this.#failures = 0
@@ -64,7 +81,7 @@ class CollectionWatcher {
           } else if (stream.resumeToken !== null && stream.resumeToken !== undefined) {
             this.#token = stream.resumeToken
           }
-          change = await stream.tryNext()
+          change = await withinStall(stream.tryNext(), STALL_MS)
         }
       } catch (err) {
         if (this.#closed) break
@@ -72,7 +89,10 @@ class CollectionWatcher {
         this.#failures++
         const delay = Math.min(this.#options.maxBackoffMs, this.#options.minBackoffMs * 2 ** (this.#failures - 1))
         this.#options.log?.warn({ err, collection: this.name, attempt: this.#failures, delayMs: delay }, 'change stream failed; reopening')
-        await this.#stream?.close().catch(() => {})
+        // Closing a stalled stream may stall too: do not wait for it.
+        const stale = this.#stream
+        this.#stream = null
+        stale?.close().catch(() => {})
         await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)))
       }
     }

@@ -47,7 +47,7 @@ export function storeTargets (): StoreTarget[] {
         const dbName = `townhall_test_${randomBytes(6).toString('hex')}`
         const opened: MongoStore[] = []
         const open = async (): Promise<Store> => {
-          const store = await MongoStore.open({ url: mongoUrl, dbName, feed: { minBackoffMs: 20, maxBackoffMs: 200 } })
+          const store = await MongoStore.open({ url: mongoUrl, dbName, feed: { minBackoffMs: 20, maxBackoffMs: 200 }, socketTimeoutMS: 20_000 })
           opened.push(store)
           return store
         }
