@@ -78,10 +78,15 @@ class CollectionWatcher {
             this.#token = stream.resumeToken ?? change._id
             const event = toEvent(this.name, change)
             if (event !== null) this.#deliver(event)
-          } else if (stream.resumeToken !== null && stream.resumeToken !== undefined) {
-            this.#token = stream.resumeToken
+          } else {
+            // A cursor the server killed is closed and would answer null at once, forever: reopen it.
+            if (stream.closed) throw new Error('the server closed the change stream')
+            if (stream.resumeToken !== null && stream.resumeToken !== undefined) this.#token = stream.resumeToken
           }
+          const polled = performance.now()
           change = await withinStall(stream.tryNext(), STALL_MS)
+          // An empty answer that did not even reach the server means a dead cursor: reopen instead of spinning.
+          if (change === null && performance.now() - polled < 0.2) throw new Error('the change stream answered without asking the server')
         }
       } catch (err) {
         if (this.#closed) break

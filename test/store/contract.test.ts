@@ -194,6 +194,9 @@ for (const target of storeTargets()) {
       await worlds.updateOne({ _id: 'w' }, { $inc: { nextId: 1 } })
       await store.collection('engines').insertOne({ _id: 'ignored' })
       await store.collection('inputs').insertOne({ _id: 'i', engineId: 'e', number: 1, name: 'x' })
+      // The update event carries the document looked up after the change; let it be read before the delete
+      // (MongoDB-wire stand-in: a lookup after the delete leaves that event without its document or id).
+      await waitFor(() => events.some((e) => e.op === 'update'))
       await worlds.deleteOne({ _id: 'w' })
       await waitFor(() => events.length >= 4)
       // Order is guaranteed within a collection (MongoDB streams each collection separately).
