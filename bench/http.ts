@@ -2,13 +2,12 @@
 // joined human player with its token) and world:heartbeatWorld, from N concurrent keep-alive clients for ~15 s.
 // The server (the default world: 8 agents) runs in a child process (this file with BENCH_ROLE=server), with the rate
 // limit raised out of the way. Prints a table and ends with RESULT {json}. BENCH_CLIENTS and BENCH_SECONDS change the size.
-import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { ask, cpuPressure, quantile, report, runRole, sleep, stopChild } from './lib.ts'
+import { ask, cpuPressure, forkServer, quantile, report, runRole, sleep, stopChild } from './lib.ts'
 
 const clientCount = Number(process.env.BENCH_CLIENTS ?? 16)
 const seconds = Number(process.env.BENCH_SECONDS ?? 15)
@@ -66,12 +65,7 @@ async function serve (): Promise<void> {
 interface Player { token: string, playerId: string }
 
 async function main (): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, BENCH_ROLE: 'server', FASTIFY_AUTOLOAD_TYPESCRIPT: '1' },
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
+  const { child, exited } = forkServer(fileURLToPath(import.meta.url))
   try {
     const { port } = await ask<FromServer, 'ready'>(child, 'ready')
     const base = `http://127.0.0.1:${port}`

@@ -1,5 +1,5 @@
 // Helpers the benchmarks share: talking to the server child process, quantiles, machine load.
-import type { ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 /** Waits for the server child to send a message of one type. */
@@ -50,4 +50,15 @@ export async function stopChild (child: ChildProcess, exited: Promise<unknown>):
 export function runRole (serve: () => Promise<void>, main: () => Promise<void>): void {
   if (process.env.BENCH_ROLE === 'server') serve().catch((err: unknown) => { console.error(err); process.exit(1) })
   else main().catch((err: unknown) => { console.error(err); process.exitCode = 1 })
+}
+
+/** Forks this benchmark file again as its server child (BENCH_ROLE=server), talking over IPC. */
+export function forkServer (file: string): { child: ChildProcess, exited: Promise<number | null> } {
+  const child = fork(file, [], {
+    env: { ...process.env, BENCH_ROLE: 'server', FASTIFY_AUTOLOAD_TYPESCRIPT: '1' },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
+  return { child, exited }
 }

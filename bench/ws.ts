@@ -6,14 +6,13 @@
 // reached the store's change feed (a listener, no server code changed): commit → client is receive time minus that.
 // Prints a table and ends with RESULT {json}.
 // BENCH_CLIENTS, BENCH_SECONDS and BENCH_AGENTS change the size.
-import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import { ask, cpuPressure, quantile, report, runRole, sleep, stopChild } from './lib.ts'
+import { ask, cpuPressure, forkServer, quantile, report, runRole, sleep, stopChild } from './lib.ts'
 
 const VALUE_PREFIX = Buffer.from('{"type":"value"')
 const VERSION_KEY = '"version":'
@@ -100,12 +99,7 @@ interface Client {
 }
 
 async function main (): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, BENCH_ROLE: 'server', FASTIFY_AUTOLOAD_TYPESCRIPT: '1' },
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
+  const { child, exited } = forkServer(fileURLToPath(import.meta.url))
   try {
     const { port, worldId } = await ask<FromServer, 'ready'>(child, 'ready')
     const url = `ws://127.0.0.1:${port}/api/ws`
