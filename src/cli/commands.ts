@@ -14,9 +14,17 @@ Commands:
   world kick                     restart the world's engine with a fresh runner
   world debug-players <N>        add N debug players that wander the town
   wipe --yes                     delete all data except the embeddings cache
+  import-convex <export>         import an AI Town Convex export (.zip or directory)
+        [--dry-run] [--allow-skips] [--json]
+  validate-import [--json]       counts, checksums and reference checks of what is stored
+  backup <file>                  write every collection to a gzip'd snapshot file
+  restore <file>                 restore a backup into an empty deployment
 
 Options:
   --world <id>                   act on this world instead of the default one
+  --dry-run                      import-convex: read and check everything, write nothing
+  --allow-skips                  import-convex: exit 0 even when documents were skipped
+  --json                         print the report as JSON
   -h, --help                     show this help
 
 Configuration comes from the environment and .env, as for the server (see .env.example).`

@@ -3,17 +3,18 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config.ts'
 import { openStore } from '../store/index.ts'
 import { runCommand, usage, UsageError } from './commands.ts'
+import { runTransferCommand, transferCommands } from './transfer.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`townhall: ${message}\n`)
   process.exit(code)
 }
 
-let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
+let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
 try {
   parsed = parseArgs({
     args: process.argv.slice(2),
-    options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true
   })
 } catch (err) {
@@ -40,8 +41,14 @@ if (positionals[0] === 'start') {
   }
   const store = await openStore(config)
   try {
-    const out = await runCommand(store, { positionals, world: values.world, yes: values.yes === true, json: values.json === true }, Date.now)
-    process.stdout.write(`${out}\n`)
+    if (transferCommands.has(positionals[0]!)) {
+      const result = await runTransferCommand(store, config, { positionals, json: values.json === true, dryRun: values['dry-run'] === true, allowSkips: values['allow-skips'] === true })
+      process.stdout.write(`${result.text}\n`)
+      process.exitCode = result.code
+    } else {
+      const out = await runCommand(store, { positionals, world: values.world, yes: values.yes === true, json: values.json === true }, Date.now)
+      process.stdout.write(`${out}\n`)
+    }
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`${usage}\n\n`)

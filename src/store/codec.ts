@@ -16,8 +16,23 @@ function reviver (_key: string, value: unknown): unknown {
   return value
 }
 
+/** True when a binary value sits anywhere in `value` (a replacer costs a call per value, so it is used only then). */
+function hasBinary (value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (ArrayBuffer.isView(value)) return true
+  if (Array.isArray(value)) {
+    for (const item of value) if (item !== null && typeof item === 'object' && hasBinary(item)) return true
+    return false
+  }
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key]
+    if (item !== null && typeof item === 'object' && hasBinary(item)) return true
+  }
+  return false
+}
+
 export function encodeDoc (doc: unknown): string {
-  return JSON.stringify(doc, replacer)
+  return hasBinary(doc) ? JSON.stringify(doc, replacer) : JSON.stringify(doc)
 }
 
 export function decodeDoc<T> (text: string): T {

@@ -73,6 +73,17 @@ export class EmbeddedStore implements Store {
     return new EmbeddedChangeFeed(this.#events)
   }
 
+  async readSnapshot<T> (fn: () => Promise<T>): Promise<T> {
+    // WAL readers keep the snapshot of their transaction's first read while other processes go on writing.
+    this.#db.exec('BEGIN DEFERRED')
+    try {
+      this.#db.prepare('SELECT count(*) FROM "worlds"').get()
+      return await fn()
+    } finally {
+      if (this.#db.inTransaction) this.#db.exec('COMMIT')
+    }
+  }
+
   describe (): string {
     return `embedded SQLite at ${this.path}`
   }
@@ -206,9 +217,25 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   async * iterate (filter: Filter, options: FindOptions & { batchSize?: number } = {}): AsyncIterable<T> {
     const batchSize = options.batchSize ?? 1000
-    let skip = options.skip ?? 0
     let remaining = options.limit ?? Infinity
-    // Keyset pagination would be faster, but offsets keep any sort order correct; batches bound the memory.
+    if (options.sort === undefined || Object.keys(options.sort).length === 0) {
+      // Insertion order: keyset pages on rowid, so a full scan of a large collection stays linear.
+      const { where, params } = compileFilter(filter)
+      const sql = `SELECT rowid, doc FROM "${this.name}" WHERE (${where}) AND rowid > ? ORDER BY rowid LIMIT ? OFFSET ?`
+      let after = -1
+      let skip = options.skip ?? 0
+      while (remaining > 0) {
+        const rows = this.#stmt(sql).all(...params, after, Math.min(batchSize, remaining), skip) as Array<{ rowid: number, doc: string }>
+        skip = 0
+        for (const row of rows) yield decodeDoc<T>(row.doc)
+        if (rows.length < batchSize) return
+        after = rows[rows.length - 1]!.rowid
+        remaining -= rows.length
+      }
+      return
+    }
+    let skip = options.skip ?? 0
+    // Any other sort pages by offset, which keeps the order correct; batches bound the memory.
     while (remaining > 0) {
       const batch = this.#select(filter, { sort: options.sort, skip, limit: Math.min(batchSize, remaining) })
       for (const doc of batch) yield doc

@@ -99,6 +99,8 @@ export interface Store {
   ping (): Promise<void>
   /** Opens the change feed for this store; the caller owns it and closes it. */
   openChangeFeed (): Promise<ChangeFeed>
+  /** Runs `fn` with all its reads seeing one consistent snapshot, where the store offers that (embedded: one read transaction). */
+  readSnapshot?: <T>(fn: () => Promise<T>) => Promise<T>
   /** A short human description, safe for logs (no passwords). */
   describe (): string
   close (): Promise<void>

@@ -2,6 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { callFunction } from '../../../src/api/http.ts'
+import { AdminDisabledError, ForbiddenError, UnauthorizedError } from '../../../src/api/errors.ts'
+import { validateStore } from '../../../src/transfer/validate.ts'
 
 const ErrorRef = Type.Ref('ErrorResponse')
 const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 404: ErrorRef, 429: ErrorRef }
@@ -15,6 +17,31 @@ const admin: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/wipe', {
     schema: { tags: ['admin'], description: 'testing:wipe: delete all data except the embeddings cache', security: [{ bearer: [] }], body: Type.Object({ confirm: Type.Literal(true) }), response: { 200: Type.Unknown(), ...errors } }
   }, async (request, reply) => await callFunction(fastify, request, reply, 'testing:wipe', 'action', request.body))
+  const Checksum = Type.Object({ documents: Type.Integer(), checksum: Type.String() })
+  fastify.get('/import/report', {
+    schema: {
+      tags: ['admin'],
+      description: 'The validate-import report for what is in the store: per collection the documents and their checksum (as `townhall import-convex` and `townhall backup` print them), and reference checks.',
+      security: [{ bearer: [] }],
+      response: {
+        200: Type.Object({
+          store: Type.String(),
+          collections: Type.Record(Type.String(), Checksum),
+          checks: Type.Record(Type.String(), Type.Integer()),
+          problems: Type.Array(Type.Object({ collection: Type.String(), id: Type.Optional(Type.String()), message: Type.String() })),
+          ok: Type.Boolean()
+        }),
+        ...errors
+      }
+    },
+    // A full scan of the store: a few a minute per client at most.
+    config: { rateLimit: { max: 10, timeWindow: 60_000 } }
+  }, async (request) => {
+    if (fastify.config.ADMIN_API_KEY === undefined) throw new AdminDisabledError()
+    if (request.caller.kind === 'anonymous') throw new UnauthorizedError('the import report needs the admin key (Authorization: Bearer <ADMIN_API_KEY>)')
+    if (request.caller.kind !== 'admin') throw new ForbiddenError('the import report is for the admin only')
+    return await validateStore({ store: fastify.store, dimension: fastify.config.llm.embedding.dimension })
+  })
 }
 
 export default admin

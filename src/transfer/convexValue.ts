@@ -1,0 +1,71 @@
+// Values of a Convex snapshot export (CONVEX_EXPORT_FORMAT §4-5): the current "uniform" encoding, where
+// bytes are {"$bytes": base64} and non-finite floats {"$float": base64 of 8 little-endian bytes}, and the
+// legacy "clean" encoding, where bytes were bare base64 strings (the table mapping knows which fields).
+
+export class ExportValueError extends Error {}
+
+function decodeSpecial (obj: Record<string, unknown>): unknown {
+  const keys = Object.keys(obj)
+  if (keys.length !== 1) throw new ExportValueError(`an object whose first key starts with "$" must have exactly one key, got ${keys.join(', ')}`)
+  const [key] = keys
+  const raw = obj[key!]
+  if (typeof raw !== 'string') throw new ExportValueError(`${key} must hold a base64 string`)
+  const bytes = Buffer.from(raw, 'base64')
+  switch (key) {
+    case '$bytes': return bytes
+    case '$float':
+      if (bytes.length !== 8) throw new ExportValueError(`$float must hold 8 bytes, got ${bytes.length}`)
+      return bytes.readDoubleLE(0)
+    case '$integer': {
+      if (bytes.length !== 8) throw new ExportValueError(`$integer must hold 8 bytes, got ${bytes.length}`)
+      const n = bytes.readBigInt64LE(0)
+      if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) throw new ExportValueError(`int64 ${n} does not fit a JavaScript number exactly`)
+      return Number(n)
+    }
+    default: throw new ExportValueError(`unknown encoded value ${key}`)
+  }
+}
+
+/** Replaces encoded values in place (arrays of numbers, the bulk of an export, are only scanned). */
+export function decodeExportValue (value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i]
+      if (item !== null && typeof item === 'object') value[i] = decodeExportValue(item)
+    }
+    return value
+  }
+  const obj = value as Record<string, unknown>
+  let first = true
+  for (const key in obj) {
+    if (first && key.startsWith('$')) return decodeSpecial(obj)
+    first = false
+    const item = obj[key]
+    if (item !== null && typeof item === 'object') obj[key] = decodeExportValue(item)
+  }
+  return obj
+}
+
+/** Parses one documents.jsonl line into a document (an object with string _id and numeric _creationTime). */
+export function parseExportLine (line: string): Record<string, unknown> & { _id: string, _creationTime: number } {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(line)
+  } catch (err) {
+    throw new ExportValueError(`not valid JSON (${(err as Error).message})`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ExportValueError('a document must be a JSON object')
+  const doc = decodeExportValue(parsed) as Record<string, unknown>
+  if (typeof doc._id !== 'string' || doc._id === '') throw new ExportValueError('the document has no _id string')
+  if (typeof doc._creationTime !== 'number' || !Number.isFinite(doc._creationTime)) throw new ExportValueError('the document has no numeric _creationTime')
+  return doc as Record<string, unknown> & { _id: string, _creationTime: number }
+}
+
+/** A bytes field in either encoding: Buffer from the uniform format, a base64 string from the legacy one. */
+export function bytesField (value: unknown): Buffer | null {
+  if (Buffer.isBuffer(value)) return value
+  if (value instanceof Uint8Array) return Buffer.from(value)
+  if (typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value)) return Buffer.from(value, 'base64')
+  return null
+}
