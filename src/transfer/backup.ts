@@ -35,7 +35,9 @@ export interface BackupReport {
   elapsedMs: number
 }
 
-export class BackupFileError extends Error {}
+export class BackupFileError extends Error {
+  override name = 'BackupFileError'
+}
 
 interface Header { format: string, version: number, created: number, store: string, snapshot: boolean }
 interface Trailer { end: true, collections: Record<string, Checksum> }
