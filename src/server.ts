@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace'
 import fp from 'fastify-plugin'
 import app from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
-import { loggerOptions } from './logger.ts'
+import { loggerOptions, requestId, scrubber, secretValues } from './logger.ts'
 
 try {
   process.loadEnvFile()
@@ -15,13 +15,17 @@ try {
   config = loadConfig(process.env)
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
-  for (const problem of err.problems) process.stderr.write(`townhall: config: ${problem}\n`)
+  // A rejected value may be a credential (an ADMIN_API_KEY too short, a malformed connection string).
+  const scrub = scrubber(secretValues({}, process.env))
+  for (const problem of err.problems) process.stderr.write(scrub(`townhall: config: ${problem}\n`))
   process.exit(1)
 }
 
 const server = Fastify({
-  logger: loggerOptions(config, process.stdout.isTTY),
-  requestIdHeader: 'x-request-id',
+  logger: loggerOptions(config, process.stdout.isTTY, process.env),
+  // requestId() takes a client's x-request-id only when it is a plain token; otherwise a UUID.
+  requestIdHeader: false,
+  genReqId: requestId,
   pluginTimeout: 120_000,
   forceCloseConnections: true
 })
