@@ -28,7 +28,8 @@ const indexes = {
   messages: [[{ worldId: 1, conversationId: 1, messageUuid: 1 }, true], [{ worldId: 1, conversationId: 1, _creationTime: 1 }]],
   memories: [[{ playerId: 1, _creationTime: 1 }], [{ embeddingId: 1 }]],
   memoryEmbeddings: [[{ playerId: 1 }]],
-  embeddingsCache: [[{ model: 1, textHash: 1 }, true]]
+  embeddingsCache: [[{ model: 1, textHash: 1 }, true]],
+  llmUsage: [[{ worldId: 1, hour: 1 }]]
 }
 
 const existing = new Set(town.getCollectionNames())

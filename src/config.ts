@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import { llmEnvProperties, resolveProviders, type ResolvedProviders } from './llm/config.ts'
 import { isLlmError } from './llm/errors.ts'
+import { parsePrices, PRICES_EXPECTED, type PriceTable } from './llm/cost.ts'
 
 // Each variable says what it expects in words, so a bad value is reported in one readable line.
 function variable<T extends TSchema> (schema: T, expects: string, description: string): T & { expects?: string } {
@@ -37,8 +38,12 @@ export const configProperties = {
   VECTOR_INDEX: variable(Type.Union([Type.Literal('auto'), Type.Literal('hnsw'), Type.Literal('atlas'), Type.Literal('exact')], { default: 'auto' }),
     'auto, hnsw, atlas or exact', 'Vector index for memories: auto = atlas on MongoDB Atlas, else hnsw (files under DATA_DIR/vector).'),
   ...llmEnvProperties,
+  LLM_PRICES: variable(Type.Optional(Type.String()), PRICES_EXPECTED,
+    'Prices per model for the estimated LLM cost, in USD per 1M tokens, over built-in defaults for common models (offline: 0). Example: {"gpt-4o-mini": {"input": 0.15, "output": 0.6}}.'),
   ADMIN_API_KEY: variable(Type.Optional(Type.String({ minLength: 16 })), 'a secret of at least 16 characters',
     'Admin key for engine control, wipe and other operator functions (Authorization: Bearer <key>). Unset: those functions are disabled.'),
+  METRICS_TOKEN: variable(Type.Optional(Type.String({ minLength: 16 })), 'a secret of at least 16 characters',
+    'When set, GET /metrics requires Authorization: Bearer <token>. Unset: /metrics is public (bind HOST accordingly).'),
   RATE_LIMIT_MAX: variable(Type.Integer({ default: 1200, minimum: 1 }), 'a positive integer',
     'Requests allowed per client (player token, or IP address) per RATE_LIMIT_WINDOW_MS; over it: 429 with Retry-After.'),
   RATE_LIMIT_WINDOW_MS: variable(Type.Integer({ default: 60000, minimum: 1000 }), 'an integer number of milliseconds, at least 1000',
@@ -54,6 +59,8 @@ export type Config = Omit<RawConfig, 'STORE'> & {
   STORE: StoreKind
   /** The LLM providers chosen from the LLM variables (including the numbered CUSTOM_PROVIDER_N_* ones). */
   llm: ResolvedProviders
+  /** USD per 1M tokens per model: the defaults with LLM_PRICES over them. */
+  llmPrices: PriceTable
 }
 
 /** What a variable expects, in words: its own `expects`, else its allowed values or type. */
@@ -96,6 +103,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (converted.STORE === 'mongodb' && converted.MONGODB_URL === undefined) {
     problems.set('MONGODB_URL', 'MONGODB_URL: expected a MongoDB connection string because STORE=mongodb, got nothing')
   }
+  let llmPrices: PriceTable = {}
+  try {
+    llmPrices = parsePrices(converted.LLM_PRICES as string | undefined)
+  } catch (err) {
+    problems.set('LLM_PRICES', `LLM_PRICES: ${(err as Error).message}`)
+  }
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const raw = converted as RawConfig
   let llm: ResolvedProviders
@@ -105,7 +118,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     if (!isLlmError(err)) throw err
     throw new ConfigError([`LLM: ${err.message}`])
   }
-  return { ...raw, STORE: raw.STORE ?? (raw.MONGODB_URL !== undefined ? 'mongodb' : 'embedded'), llm }
+  return { ...raw, STORE: raw.STORE ?? (raw.MONGODB_URL !== undefined ? 'mongodb' : 'embedded'), llm, llmPrices }
 }
 
 /** The connection string with its password replaced, for logs and error messages. */

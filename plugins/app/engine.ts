@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { EngineSupervisor } from '../../src/engine/supervisor.ts'
+import type { StepReport } from '../../src/engine/runner.ts'
 import type { AgentBrain } from '../../src/engine/operations.ts'
 import { MemoryService } from '../../src/agents/memory.ts'
 import { llmBrain } from '../../src/agents/brain.ts'
@@ -11,6 +12,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     engine: EngineSupervisor
     memories: MemoryService
+    /** Every committed step of this instance's runners, for metrics. */
+    engineSteps: { on: (listener: (report: StepReport) => void) => void }
   }
 }
 
@@ -33,15 +36,23 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
       await brain.rememberConversation(args)
     }
   }
+  const stepListeners: Array<(report: StepReport) => void> = []
   const supervisor = new EngineSupervisor({
     brain: guarded,
     store: fastify.store,
     log,
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,
-    runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP }
+    runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP },
+    onStep: (report) => {
+      for (const listener of stepListeners) {
+        // A failing listener must never fail a committed step.
+        try { listener(report) } catch (err) { log.warn({ err, worldId: report.worldId }, 'step listener threw') }
+      }
+    }
   })
   fastify.decorate('engine', supervisor)
   fastify.decorate('memories', memories)
+  fastify.decorate('engineSteps', { on: (listener: (report: StepReport) => void) => { stepListeners.push(listener) } })
   fastify.addHook('onReady', async () => {
     if (config.ENGINE_ENABLED) await supervisor.start()
   })

@@ -15,11 +15,13 @@ const ws: FastifyPluginAsync = async (fastify) => {
       statusCode: 426, code: 'TOWNHALL_ERR_UPGRADE_REQUIRED', error: 'Upgrade Required', message: 'this is the WebSocket endpoint: connect with a WebSocket client'
     }),
     wsHandler: (socket: WebSocket, request) => {
+      const frames = fastify.metrics.websocketMessages
       const client: HubClient = {
         id: ++nextClientId,
         caller: request.caller,
         send: (data) => {
           if (socket.readyState !== socket.OPEN) return
+          frames.inc({ direction: 'out' })
           if (typeof data === 'string' || Buffer.isBuffer(data)) socket.send(data)
           // One write per client: its small head and the shared, already encoded body, as one text frame.
           else socket.send(Buffer.concat([Buffer.from(data[0]), data[1]]), { binary: false })
@@ -29,6 +31,7 @@ const ws: FastifyPluginAsync = async (fastify) => {
       }
       const log = request.log
       socket.on('message', (raw: Buffer, isBinary: boolean) => {
+        frames.inc({ direction: 'in' })
         handleClientFrame(fastify, client, raw, isBinary).catch((err: unknown) => {
           log.error({ err }, 'websocket frame failed')
         })

@@ -17,8 +17,9 @@ export interface LlmBrainOptions {
 export function llmBrain (o: LlmBrainOptions): AgentBrain {
   return {
     name: o.llm.mode === 'offline' ? 'offline' : o.llm.name,
-    async generateMessage ({ worldId, playerId, otherPlayerId, conversationId, type, signal }) {
+    async generateMessage ({ worldId, agentId, playerId, otherPlayerId, conversationId, type, signal }) {
       const { store } = o
+      const call = { signal, attribution: { worldId, agentId, playerId } }
       const names = await playerNames(store, worldId)
       const self = await describeSelf(store, worldId, playerId, names)
       const otherDescription = await store.collection('playerDescriptions').findOne({ worldId, playerId: otherPlayerId })
@@ -30,16 +31,16 @@ export function llmBrain (o: LlmBrainOptions): AgentBrain {
       // Memories about the other person, as AI Town asks: "What do you think about NAME?"
       const memories = type === 'leave'
         ? []
-        : (await o.memories.search(playerId, `What do you think about ${other.name}?`, 3, signal)).map((m) => m.description)
+        : (await o.memories.search(playerId, `What do you think about ${other.name}?`, 3, call)).map((m) => m.description)
       const input: ConversationPromptInput = {
         self, other, now: o.now(), memories, history, ...(previous !== null ? { lastConversationAt: previous.ended as number } : {})
       }
       const prompt = type === 'start' ? startConversationPrompt(input) : type === 'continue' ? continueConversationPrompt(input) : leaveConversationPrompt(input)
-      const reply = await o.llm.chat({ ...prompt, signal })
+      const reply = await o.llm.chat({ ...prompt, ...call })
       return cleanReply(reply.text, self.name, other.name)
     },
-    async rememberConversation ({ worldId, playerId, conversationId, signal }) {
-      await o.memories.rememberConversation({ worldId, playerId, conversationId, signal })
+    async rememberConversation ({ worldId, agentId, playerId, conversationId, signal }) {
+      await o.memories.rememberConversation({ worldId, agentId, playerId, conversationId, signal })
     }
   }
 }

@@ -1,7 +1,7 @@
 // Agents' memories (BRIEF §4): stored with their embeddings, retrieved by relevance, importance and recency,
 // remembered from conversations and distilled by reflection.
 import { embedWithCache, type EmbeddingCache } from '../llm/embeddingCache.ts'
-import type { LlmClient } from '../llm/types.ts'
+import type { CallOptions, LlmClient } from '../llm/types.ts'
 import type { Doc, Store } from '../store/types.ts'
 import type { MemoryVectorIndex } from '../vector/types.ts'
 import { loadWorld } from '../engine/worldDoc.ts'
@@ -35,6 +35,9 @@ export interface MemoryLog {
   warn: (obj: object, msg: string) => void
 }
 
+/** Per call: cancellation, and the world and agent the LLM calls are made for (usage and cost). */
+export type MemoryCall = Pick<CallOptions, 'signal' | 'attribution'>
+
 export interface MemoryServiceOptions {
   store: Store
   llm: LlmClient
@@ -51,14 +54,14 @@ export class MemoryService {
     this.#o = options
   }
 
-  async embed (text: string, signal?: AbortSignal): Promise<Float32Array> {
-    return (await embedWithCache(this.#o.llm, this.#o.cache, [text], { signal, purpose: 'memory' }))[0]!
+  async embed (text: string, call: MemoryCall = {}): Promise<Float32Array> {
+    return (await embedWithCache(this.#o.llm, this.#o.cache, [text], { ...call, purpose: 'memory' }))[0]!
   }
 
   /** Stores a memory: embedding first (so a memory never points at a missing vector), then the memory, then the index. */
-  async add (memory: { playerId: string, description: string, importance: number, data: MemoryData }, signal?: AbortSignal): Promise<MemoryDoc> {
+  async add (memory: { playerId: string, description: string, importance: number, data: MemoryData }, call: MemoryCall = {}): Promise<MemoryDoc> {
     const { store, index } = this.#o
-    const embedding = await this.embed(memory.description, signal)
+    const embedding = await this.embed(memory.description, call)
     const saved = await store.collection<MemoryEmbeddingDoc>('memoryEmbeddings').insertOne({ playerId: memory.playerId, embedding: Array.from(embedding) })
     const doc = await store.collection<MemoryDoc>('memories').insertOne({
       ...memory, embeddingId: saved._id, lastAccess: this.#o.now()
@@ -68,9 +71,9 @@ export class MemoryService {
   }
 
   /** The n memories of a player that best fit the query: relevance, importance and recency, equally weighted. */
-  async search (playerId: string, query: string, n = 3, signal?: AbortSignal): Promise<MemoryDoc[]> {
+  async search (playerId: string, query: string, n = 3, call: MemoryCall = {}): Promise<MemoryDoc[]> {
     const { store, index } = this.#o
-    const embedding = await this.embed(query, signal)
+    const embedding = await this.embed(query, call)
     const hits = await index.search(playerId, embedding, n * RETRIEVE_OVERFETCH)
     if (hits.length === 0) return []
     const memories = await store.collection<MemoryDoc>('memories').find({ embeddingId: { $in: hits.map((h) => h.id) } })
@@ -87,14 +90,15 @@ export class MemoryService {
     return winners.map(({ id: _id, relevance: _r, relevanceScore: _a, importanceScore: _b, recencyScore: _c, score: _d, ...m }) => m as unknown as MemoryDoc)
   }
 
-  async #chat (request: Parameters<LlmClient['chat']>[0], signal?: AbortSignal): Promise<string> {
-    return (await this.#o.llm.chat({ ...request, signal })).text
+  async #chat (request: Parameters<LlmClient['chat']>[0], call: MemoryCall): Promise<string> {
+    return (await this.#o.llm.chat({ ...request, ...call })).text
   }
 
   /** Summarises a finished conversation from one participant's view, scores it and stores it; then maybe reflects. */
-  async rememberConversation (args: { worldId: string, playerId: string, conversationId: string, signal?: AbortSignal }): Promise<MemoryDoc | null> {
+  async rememberConversation (args: { worldId: string, playerId: string, conversationId: string, agentId?: string, signal?: AbortSignal }): Promise<MemoryDoc | null> {
     const { store } = this.#o
     const { worldId, playerId, conversationId, signal } = args
+    const call: MemoryCall = { signal, attribution: { worldId, playerId, ...(args.agentId !== undefined ? { agentId: args.agentId } : {}) } }
     const messages = await store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } })
     if (messages.length === 0) return null
     const names = await playerNames(store, worldId)
@@ -103,30 +107,30 @@ export class MemoryService {
       ((await store.collection('participatedTogether').findOne({ worldId, player1: playerId, conversationId }))?.player2 as string | undefined)
     const other = { name: otherId === undefined ? 'someone' : names.get(otherId) ?? otherId }
     const history = messages.map((m) => ({ author: names.get(m.author as string) ?? (m.author as string), text: m.text as string }))
-    const summary = await this.#chat(summaryPrompt({ self, other, history }), signal)
+    const summary = await this.#chat(summaryPrompt({ self, other, history }), call)
     const description = memoryDescription(other.name, messages[messages.length - 1]!._creationTime, summary.trim())
-    const importance = parseImportance(await this.#chat(importancePrompt(description), signal))
+    const importance = parseImportance(await this.#chat(importancePrompt(description), call))
     const memory = await this.add({
       playerId, description, importance, data: { type: 'conversation', conversationId, playerIds: otherId === undefined ? [playerId] : [playerId, otherId] }
-    }, signal)
-    await this.reflectIfDue(playerId, self.name, signal)
+    }, call)
+    await this.reflectIfDue(playerId, self.name, call)
     return memory
   }
 
   /** Reflects when the importance since the last reflection sums over the threshold. Bad JSON is logged, not fatal. */
-  async reflectIfDue (playerId: string, name: string, signal?: AbortSignal): Promise<MemoryDoc[]> {
+  async reflectIfDue (playerId: string, name: string, call: MemoryCall = {}): Promise<MemoryDoc[]> {
     const latest = await this.#o.store.collection<MemoryDoc>('memories').find({ playerId }, { sort: { _creationTime: -1 }, limit: REFLECTION_LOOKBACK })
     if (!shouldReflect(latest)) return []
     const statements = latest.map((m) => m.description)
-    const parsed = parseReflection(await this.#chat(reflectionPrompt(name, statements), signal), latest.map((m) => m._id))
+    const parsed = parseReflection(await this.#chat(reflectionPrompt(name, statements), call), latest.map((m) => m._id))
     if (parsed.insights.length === 0) {
       this.#o.log.warn({ playerId, reason: parsed.reason }, 'reflection produced no usable insights')
       return []
     }
     const stored: MemoryDoc[] = []
     for (const insight of parsed.insights) {
-      const importance = parseImportance(await this.#chat(importancePrompt(insight.insight), signal))
-      stored.push(await this.add({ playerId, description: insight.insight, importance, data: { type: 'reflection', relatedMemoryIds: insight.relatedMemoryIds } }, signal))
+      const importance = parseImportance(await this.#chat(importancePrompt(insight.insight), call))
+      stored.push(await this.add({ playerId, description: insight.insight, importance, data: { type: 'reflection', relatedMemoryIds: insight.relatedMemoryIds } }, call))
     }
     this.#o.log.info({ playerId, insights: stored.length }, 'reflected')
     return stored

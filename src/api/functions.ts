@@ -4,7 +4,8 @@ import { worldFunctions } from './functions/world.ts'
 import { messageFunctions } from './functions/messages.ts'
 import { mainFunctions } from './functions/main.ts'
 import { testingFunctions } from './functions/testing.ts'
+import { usageFunctions } from './functions/usage.ts'
 
 export function createRegistry (): FunctionRegistry {
-  return new FunctionRegistry().add(...worldFunctions, ...messageFunctions, ...mainFunctions, ...testingFunctions)
+  return new FunctionRegistry().add(...worldFunctions, ...messageFunctions, ...mainFunctions, ...testingFunctions, ...usageFunctions)
 }

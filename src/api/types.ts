@@ -4,8 +4,9 @@ import type { worldFunctions } from './functions/world.ts'
 import type { messageFunctions } from './functions/messages.ts'
 import type { mainFunctions } from './functions/main.ts'
 import type { testingFunctions } from './functions/testing.ts'
+import type { usageFunctions } from './functions/usage.ts'
 
-type Defs = typeof worldFunctions[number] | typeof messageFunctions[number] | typeof mainFunctions[number] | typeof testingFunctions[number]
+type Defs = typeof worldFunctions[number] | typeof messageFunctions[number] | typeof mainFunctions[number] | typeof testingFunctions[number] | typeof usageFunctions[number]
 
 export type FunctionPath = Defs['path']
 type DefOf<P extends FunctionPath> = Extract<Defs, { path: P }>

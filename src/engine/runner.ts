@@ -34,6 +34,10 @@ export interface StepReport {
   stats: StepStats
   /** Wall time of the game step and the diff, without the I/O. */
   computeMs: number
+  /** Wall time of the whole step: loading inputs, computing, committing and applying the outbox. */
+  durationMs: number
+  /** The engine clock after this step (ms since epoch): how far it trails wall time is the engine's lag. */
+  currentTime: number
   bytesWritten: number
   /** Bytes of the commit by field pattern (`players.*.position`, `outbox`, `historicalLocations`, ...). */
   writeBreakdown: Record<string, number>
@@ -170,6 +174,7 @@ export class WorldRunner {
 
   async #step (world: WorldDoc): Promise<WorldDoc | 'reload' | RunnerExit> {
     const { store } = this.#o
+    const stepStart = performance.now()
     if (!await this.#renew()) return 'lost-lease'
     const now = this.#o.now()
     const step = world.step
@@ -222,6 +227,7 @@ export class WorldRunner {
     }
     for (const op of outbox.operations) this.#o.startOperation?.(op, this)
     if (this.#o.onStep !== undefined) {
+      const durationMs = performance.now() - stepStart
       const queued = await store.collection('inputs').count({ engineId: world.engineId, number: { $gt: processed } })
       this.#o.onStep({
         worldId: this.worldId,
@@ -230,6 +236,8 @@ export class WorldRunner {
         queued,
         stats: result.stats,
         computeMs,
+        durationMs,
+        currentTime: nextStep.currentTime,
         bytesWritten: updateBytes(update),
         writeBreakdown: writeBreakdown(update),
         world

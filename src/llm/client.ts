@@ -233,7 +233,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
     const stop = (request.stop ?? []).filter((s) => s !== '').slice(0, MAX_STOP_SEQUENCES)
     if (stop.length > 0) body.stop = stop
     const base = endpoint.kind === 'ollama' ? `${ollamaRoot(endpoint.baseUrl)}/v1` : openAiBaseUrl(endpoint.baseUrl)
-    const record: LlmCallRecord = { operation: 'chat', provider: endpoint.name, model: endpoint.model, purpose: request.purpose, ok: false, latencyMs: 0, attempts: 0 }
+    const record: LlmCallRecord = { operation: 'chat', provider: endpoint.name, model: endpoint.model, purpose: request.purpose, attribution: request.attribution, ok: false, latencyMs: 0, attempts: 0 }
     return await recordCall(record, started, async () => {
       const reply = await send({ operation: 'chat', endpoint, url: `${base}/chat/completions`, body, timeoutMs, signal: request.signal }, request.maxRetries ?? defaultRetries)
       record.attempts = reply.attempts
@@ -264,7 +264,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
     if (texts.length === 0) return []
     const started = performance.now()
     const endpoint = embeddingEndpoint
-    const record: LlmCallRecord = { operation: 'embed', provider: endpoint.name, model: endpoint.model, purpose: callOptions.purpose, ok: false, latencyMs: 0, attempts: 0, inputs: texts.length }
+    const record: LlmCallRecord = { operation: 'embed', provider: endpoint.name, model: endpoint.model, purpose: callOptions.purpose, attribution: callOptions.attribution, ok: false, latencyMs: 0, attempts: 0, inputs: texts.length }
     const out: Float32Array[] = []
     return await recordCall(record, started, async () => {
       for (let i = 0; i < texts.length; i += batchSize) {

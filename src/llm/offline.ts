@@ -35,13 +35,13 @@ export function createOfflineClient (options: OfflineClientOptions): LlmClient {
       const started = performance.now()
       const text = request.task === undefined ? genericReply(request) : answerTask(request.task)
       const latencyMs = performance.now() - started
-      report({ operation: 'chat', provider: OFFLINE_NAME, model: OFFLINE_CHAT_MODEL, purpose: request.purpose, ok: true, latencyMs, attempts: 1 })
+      report({ operation: 'chat', provider: OFFLINE_NAME, model: OFFLINE_CHAT_MODEL, purpose: request.purpose, attribution: request.attribution, ok: true, latencyMs, attempts: 1 })
       return { text, provider: OFFLINE_NAME, model: OFFLINE_CHAT_MODEL, usage: {}, latencyMs }
     },
     async embed (texts: string[], callOptions: CallOptions = {}): Promise<Float32Array[]> {
       const started = performance.now()
       const vectors = texts.map((text) => offlineEmbedding(text, dimension))
-      report({ operation: 'embed', provider: OFFLINE_NAME, model: OFFLINE_EMBEDDING_MODEL, purpose: callOptions.purpose, ok: true, latencyMs: performance.now() - started, attempts: 1, inputs: texts.length })
+      report({ operation: 'embed', provider: OFFLINE_NAME, model: OFFLINE_EMBEDDING_MODEL, purpose: callOptions.purpose, attribution: callOptions.attribution, ok: true, latencyMs: performance.now() - started, attempts: 1, inputs: texts.length })
       return vectors
     }
   }

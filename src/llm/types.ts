@@ -57,6 +57,13 @@ export type LlmTask =
   | { kind: 'importance', memory: string }
   | { kind: 'reflection', name: string, statements: string[] }
 
+/** Who a call is made for, so usage and cost can be reported per world and agent. */
+export interface LlmAttribution {
+  worldId: string
+  agentId?: string
+  playerId?: string
+}
+
 export interface CallOptions {
   /** Cancels this call only; the client's own signal (shutdown) always applies too. */
   signal?: AbortSignal
@@ -64,6 +71,8 @@ export interface CallOptions {
   maxRetries?: number
   /** What the call is for, carried into the call record ('conversation', 'importance', …). */
   purpose?: string
+  /** The world and agent the call is made for, carried into the call record. */
+  attribution?: LlmAttribution
 }
 
 export interface ChatRequest extends CallOptions {
@@ -95,6 +104,7 @@ export interface LlmCallRecord {
   provider: string
   model: string
   purpose?: string
+  attribution?: LlmAttribution
   ok: boolean
   latencyMs: number
   attempts: number

@@ -8,7 +8,7 @@ export interface IndexSpec {
 export type CollectionName =
   | 'worlds' | 'worldStatus' | 'engines' | 'inputs' | 'maps' | 'playerDescriptions' | 'agentDescriptions'
   | 'archivedPlayers' | 'archivedAgents' | 'archivedConversations' | 'participatedTogether' | 'messages'
-  | 'memories' | 'memoryEmbeddings' | 'embeddingsCache'
+  | 'memories' | 'memoryEmbeddings' | 'embeddingsCache' | 'llmUsage'
 
 export const collections: Record<CollectionName, IndexSpec[]> = {
   worlds: [],
@@ -32,7 +32,9 @@ export const collections: Record<CollectionName, IndexSpec[]> = {
   ],
   memories: [{ keys: { playerId: 1, _creationTime: 1 } }, { keys: { embeddingId: 1 } }],
   memoryEmbeddings: [{ keys: { playerId: 1 } }],
-  embeddingsCache: [{ keys: { model: 1, textHash: 1 }, unique: true }]
+  embeddingsCache: [{ keys: { model: 1, textHash: 1 }, unique: true }],
+  // Hourly LLM usage per world, agent and model (one document each, updated with $inc).
+  llmUsage: [{ keys: { worldId: 1, hour: 1 } }]
 }
 export const collectionNames = Object.keys(collections) as CollectionName[]
 

@@ -3,6 +3,7 @@ import { characterSprites } from '../game/data/characters.ts'
 import { browser, type Canvas, type Element } from './dom.ts'
 import { Connection, type LocationsFrame } from './connection.ts'
 import { Replay, StateEaser, type Pose } from './replay.ts'
+import { usageLines, type UsageValue } from './usage.ts'
 import { TILE_PX, drawScene, paintMap, type DrawnConversation, type DrawnPlayer, type Speech, type ViewerMap } from './render.ts'
 
 interface WorldPlayer { id: string, position: { x: number, y: number }, facing: { dx: number, dy: number }, activity?: { emoji?: string, until: number } }
@@ -38,7 +39,8 @@ const state = {
   joining: null as string | null,
   draftUuid: null as string | null,
   frames: 0,
-  drawn: [] as DrawnPlayer[]
+  drawn: [] as DrawnPlayer[],
+  usage: null as UsageValue | null
 }
 const replay = new Replay()
 const easer = new StateEaser()
@@ -82,6 +84,10 @@ function watchWorld (worldId: string): void {
       }
       state.me = playerId
       renderPanel()
+    }),
+    connection.subscribe('world:usage', { worldId }, (usage: UsageValue) => {
+      state.usage = usage
+      renderUsage()
     })
   ]
 }
@@ -93,6 +99,7 @@ function onDescriptions (value: { worldMap: ViewerMap, playerDescriptions: Array
   state.mapCanvas = paintMap(map)
   for (const d of value.playerDescriptions) state.names.set(d.playerId, { name: d.name, character: d.character })
   renderPanel()
+  renderUsage()
 }
 
 function onWorldState (value: WorldStateValue): void {
@@ -186,6 +193,7 @@ Object.defineProperty(globalThis, '__townhall', {
     get connected () { return connection.status === 'connected' },
     get me () { return state.me },
     get hasHistory () { return replay.hasHistory },
+    get usage () { return state.usage === null ? null : { ...state.usage.total } },
     get players () { return state.drawn.map((p) => ({ id: p.id, name: p.name, x: p.x, y: p.y })) }
   })
 })
@@ -261,6 +269,23 @@ function renderLog (): void {
     el('h3', '', [...new Set(messages.map((m) => m.authorName))].join(' & ')),
     ...messages.map((m) => el('div', 'message', el('b', '', `${m.authorName}: `), m.text))))
   if (blocks.length > 0) log.replaceChildren(...blocks)
+}
+
+function renderUsage (): void {
+  if (state.usage === null) return
+  const { total, agents } = usageLines(state.usage, (playerId) => state.names.get(playerId)?.name)
+  $('usage-total').textContent = total
+  const rows = agents.map((line) => {
+    const row = document.createElement('div')
+    row.className = 'usage-row'
+    for (const text of [line.who, `${line.tokens} tok`, line.cost]) {
+      const cell = document.createElement('span')
+      cell.textContent = text
+      row.append(cell)
+    }
+    return row
+  })
+  $('usage-agents').replaceChildren(...rows)
 }
 
 function uuid (): string {

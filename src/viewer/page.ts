@@ -29,6 +29,8 @@ export const viewerPage = `<!doctype html>
   .conversation { border-top: 1px solid #3a4048; padding-top: 0.4rem; margin-top: 0.4rem; }
   .conversation h3 { margin: 0 0 0.2rem; font-size: 0.8rem; color: #98a2ad; font-weight: normal; }
   .message b { color: #c9d4df; }
+  .usage-row { display: flex; gap: 0.5rem; font-size: 0.85rem; } .usage-row span:first-child { flex: 1; }
+  .usage-row span:not(:first-child) { color: #98a2ad; font-variant-numeric: tabular-nums; }
   @media (max-width: 900px) { main { flex-direction: column; } aside { flex-basis: auto; width: 100%; } }
 </style>
 </head>
@@ -60,6 +62,11 @@ export const viewerPage = `<!doctype html>
         <div class="row"><button type="button" class="secondary" id="leave">Leave the town</button></div>
       </div>
       <div class="error" id="input-error"></div>
+    </section>
+    <section id="usage">
+      <h2>LLM cost</h2>
+      <div class="hint" id="usage-total">No LLM calls in the last 24 hours.</div>
+      <div id="usage-agents"></div>
     </section>
     <section>
       <h2>Conversations</h2>

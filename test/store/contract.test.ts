@@ -15,7 +15,7 @@ for (const target of storeTargets()) {
     t.test('every collection of the data model exists and starts empty', async (t) => {
       const { store } = await target.fresh(t)
       for (const name of collectionNames) t.equal(await store.collection(name).count(), 0, name)
-      t.ok(collectionNames.includes('memoryEmbeddings') && collectionNames.length === 15)
+      t.ok(collectionNames.includes('memoryEmbeddings') && collectionNames.length === 16)
     })
 
     t.test('insertOne fills _id and _creationTime; findOne reads it back', async (t) => {

@@ -1,8 +1,9 @@
 // /api/worlds: the world's state, map and descriptions, the caller's player, heartbeat, join and leave,
-// and a conversation's messages. Each route calls the same function as /api/query|mutation and /api/ws.
+// a conversation's messages, and LLM usage. Each route calls the same function as /api/query|mutation and /api/ws.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { callFunction } from '../../../src/api/http.ts'
+import { WorldUsage } from '../../../src/api/functions/usage.ts'
 
 const ErrorRef = Type.Ref('ErrorResponse')
 const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 404: ErrorRef, 429: ErrorRef }
@@ -20,6 +21,14 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => await callFunction(fastify, request, reply, 'world:locations', 'query', request.params))
   fastify.get('/:worldId/descriptions', { schema: { tags, description: 'world:gameDescriptions', params: WorldParams, response: { 200: Value, ...errors } } },
     async (request, reply) => await callFunction(fastify, request, reply, 'world:gameDescriptions', 'query', request.params))
+  fastify.get('/:worldId/usage', {
+    schema: {
+      tags,
+      description: 'world:usage: LLM calls, tokens and estimated cost (USD) over the last 24 hours, in total, per agent, per hour and per model',
+      params: WorldParams,
+      response: { 200: WorldUsage, ...errors }
+    }
+  }, async (request, reply) => await callFunction(fastify, request, reply, 'world:usage', 'query', request.params))
   fastify.get('/:worldId/me', { schema: { tags, description: 'world:userStatus', security: [{ bearer: [] }], params: WorldParams, response: { 200: Value, ...errors } } },
     async (request, reply) => await callFunction(fastify, request, reply, 'world:userStatus', 'query', request.params))
   fastify.get('/:worldId/players/:playerId/previous-conversation', {
