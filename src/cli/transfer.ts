@@ -73,6 +73,7 @@ export function formatImportReport (r: ImportReport): string {
   for (const t of r.tables) {
     lines.push(`  ${t.table.padEnd(22)} ${fmt(t.read).padStart(10)} ${fmt(t.imported).padStart(12)} ${fmt(t.present).padStart(9)} ${fmt(t.skipped).padStart(9)}${t.format === 'legacy' ? '  (legacy format)' : ''}`)
     for (const [reason, count] of Object.entries(t.reasons)) lines.push(`      skipped ${fmt(count)}: ${reason}`)
+    if (t.duplicates > 0) lines.push(`      ${fmt(t.duplicates)} duplicates inside the export dropped`)
   }
   lines.push(`  ${'total'.padEnd(22)} ${fmt(r.totals.read).padStart(10)} ${fmt(r.totals.imported).padStart(12)} ${fmt(r.totals.present).padStart(9)} ${fmt(r.totals.skipped).padStart(9)}`)
   lines.push('', 'checksums of the imported documents (compare with `townhall validate-import`):')

@@ -1,43 +1,86 @@
-// JSON text for the embedded store: binary values (Uint8Array, Buffer, typed arrays) travel as {"$binary": base64}.
+// JSON text for the embedded store (and backups): binary values (Uint8Array, Buffer, typed arrays) travel as
+// {"$binary": base64}; long arrays of fractional numbers (embeddings) as {"$f64": base64 of little-endian
+// float64s}, which is exact, half the size of their decimal text, and several times faster to write and read.
 
-function replacer (this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key]
-  if (ArrayBuffer.isView(raw)) {
-    return { $binary: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') }
+/** Arrays at least this long, holding at least one non-integer, are packed (small integer arrays stay text). */
+const PACK_MIN_LENGTH = 64
+
+function packNumbers (arr: unknown[]): { $f64: string } | null {
+  if (arr.length < PACK_MIN_LENGTH) return null
+  let fractional = false
+  for (let i = 0; i < arr.length; i++) {
+    const x = arr[i]
+    if (typeof x !== 'number' || !Number.isFinite(x)) return null
+    if (!fractional && !Number.isInteger(x)) fractional = true
   }
-  return value
+  if (!fractional) return null
+  const f = Float64Array.from(arr as number[])
+  return { $f64: Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64') }
 }
 
-function reviver (_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && typeof (value as { $binary?: unknown }).$binary === 'string' &&
-    Object.keys(value).length === 1) {
-    return Buffer.from((value as { $binary: string }).$binary, 'base64')
-  }
-  return value
-}
-
-/** True when a binary value sits anywhere in `value` (a replacer costs a call per value, so it is used only then). */
-function hasBinary (value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false
-  if (ArrayBuffer.isView(value)) return true
+/** The value with binary and packed arrays replaced; objects are copied only where something changes. */
+function pack (value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (ArrayBuffer.isView(value)) return { $binary: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') }
   if (Array.isArray(value)) {
-    for (const item of value) if (item !== null && typeof item === 'object' && hasBinary(item)) return true
-    return false
+    const packed = packNumbers(value)
+    if (packed !== null) return packed
+    let out: unknown[] | null = null
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i]
+      if (item === null || typeof item !== 'object') continue
+      const next = pack(item)
+      if (next !== item) {
+        out ??= value.slice()
+        out[i] = next
+      }
+    }
+    return out ?? value
   }
+  let out: Record<string, unknown> | null = null
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key]
-    if (item !== null && typeof item === 'object' && hasBinary(item)) return true
+    if (item === null || typeof item !== 'object') continue
+    const next = pack(item)
+    if (next !== item) {
+      out ??= { ...(value as Record<string, unknown>) }
+      out[key] = next
+    }
   }
-  return false
+  return out ?? value
+}
+
+function unpack (value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i]
+      if (item !== null && typeof item === 'object') value[i] = unpack(item)
+    }
+    return value
+  }
+  const obj = value as Record<string, unknown>
+  if (typeof obj.$binary === 'string' && Object.keys(obj).length === 1) return Buffer.from(obj.$binary, 'base64')
+  if (typeof obj.$f64 === 'string' && Object.keys(obj).length === 1) {
+    const bytes = Buffer.from(obj.$f64, 'base64')
+    const copy = new Uint8Array(bytes)
+    return Array.from(new Float64Array(copy.buffer, 0, copy.byteLength / 8))
+  }
+  for (const key in obj) {
+    const item = obj[key]
+    if (item !== null && typeof item === 'object') obj[key] = unpack(item)
+  }
+  return obj
 }
 
 export function encodeDoc (doc: unknown): string {
-  return hasBinary(doc) ? JSON.stringify(doc, replacer) : JSON.stringify(doc)
+  return JSON.stringify(pack(doc))
 }
 
 export function decodeDoc<T> (text: string): T {
-  // The reviver is costly on large documents; only pay for it when binary is present.
-  return (text.includes('"$binary"') ? JSON.parse(text, reviver) : JSON.parse(text)) as T
+  const parsed = JSON.parse(text) as unknown
+  // Walking the document costs little, but only pay for it when something was packed.
+  return (text.includes('"$binary"') || text.includes('"$f64"') ? unpack(parsed) : parsed) as T
 }
 
 /** A Float32Array as bytes (little-endian, as stored), and back. */

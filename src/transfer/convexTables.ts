@@ -30,11 +30,14 @@ export interface MapContext {
   skippedEmbeddings: Set<string>
   /** The only world of the export, for messages written before AI Town stored their worldId. */
   onlyWorldId: string | null
+  /** (model, textHash) pairs already mapped: AI Town can cache the same text twice under a race. */
+  cacheKeys: Set<string>
   /** Notes for the report (said once each). */
   note: (text: string) => void
 }
 
-export type Mapped = { doc: Doc } | { skip: string }
+/** A document to write, one not imported (and why), or a harmless duplicate of one already mapped. */
+export type Mapped = { doc: Doc } | { skip: string } | { duplicate: string }
 
 export interface TableMapping {
   table: string
@@ -352,7 +355,10 @@ export const tableMappings: TableMapping[] = [
       if (hash === null || hash.length !== 32) return { skip: 'textHash must be the 32 bytes of a SHA-256' }
       const length = (doc.embedding as number[]).length
       if (length !== ctx.dimension) return { skip: `embedding has ${length} dimensions, EMBEDDING_DIMENSION is ${ctx.dimension}` }
-      return { doc: { ...base(doc), model: ctx.embeddingModel, textHash: hash.toString('hex'), embedding: doc.embedding } }
+      const textHash = hash.toString('hex')
+      if (ctx.cacheKeys.has(textHash)) return { duplicate: 'the same text cached twice: the first entry is kept' }
+      ctx.cacheKeys.add(textHash)
+      return { doc: { ...base(doc), model: ctx.embeddingModel, textHash, embedding: doc.embedding } }
     })
   },
   { table: 'music', target: null, map: () => ({ skip: 'townhall has no background music (file storage is not part of the export)' }) }

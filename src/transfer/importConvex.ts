@@ -51,6 +51,8 @@ export interface TableReport {
   present: number
   skipped: number
   reasons: Record<string, number>
+  /** Harmless duplicates inside the export, dropped (not skips): see `notes`. */
+  duplicates: number
 }
 
 export interface ImportReport {
@@ -211,6 +213,7 @@ export async function importConvexExport (path: string, options: ImportOptions):
       agentDescriptions: new Map(),
       defaultStatusId: null,
       skippedEmbeddings: new Set(),
+      cacheKeys: new Set(),
       onlyWorldId: null,
       note: (text) => { report.note(text) }
     }
@@ -307,7 +310,7 @@ export async function importConvexExport (path: string, options: ImportOptions):
     const batchSize = options.batchSize ?? 500
     for (const { table, mapping } of order) {
       const tr: TableReport = {
-        table: table.name, file: table.file, collection: mapping?.target ?? null, format: table.format, read: 0, imported: 0, present: 0, skipped: 0, reasons: {}
+        table: table.name, file: table.file, collection: mapping?.target ?? null, format: table.format, read: 0, imported: 0, present: 0, skipped: 0, reasons: {}, duplicates: 0
       }
       report.tables.push(tr)
       const skip = (line: number, reason: string): void => {
@@ -339,6 +342,11 @@ export async function importConvexExport (path: string, options: ImportOptions):
           skip(line, mapped.skip)
           return
         }
+        if ('duplicate' in mapped) {
+          tr.duplicates++
+          report.note(`${table.name}: ${mapped.duplicate}`)
+          return
+        }
         checksum!.add(mapped.doc)
         batch.push(mapped.doc)
         if (batch.length >= batchSize) await flush()
@@ -359,7 +367,7 @@ export async function importConvexExport (path: string, options: ImportOptions):
         tr.reasons['unreadable line'] = (tr.reasons['unreadable line'] ?? 0) + bad
       }
       await flush()
-      if (options.dryRun === true) tr.imported = tr.read - tr.skipped
+      if (options.dryRun === true) tr.imported = tr.read - tr.skipped - tr.duplicates
       bytesBefore += table.size
       progress(table.name, 0, true)
     }
