@@ -93,6 +93,36 @@ for (const target of storeTargets()) {
       t.same(seen, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24])
       const first = await inputs.findOne({ engineId: 'odd' }, { sort: { number: -1 } })
       t.equal(first?.number, 23)
+      // Without a sort: every document once, across batch boundaries; skip and limit take a window of the same order.
+      const unsorted: number[] = []
+      for await (const doc of inputs.iterate({ engineId: 'odd' }, { batchSize: 5 })) unsorted.push(doc.number)
+      t.same([...unsorted].sort((a, b) => a - b), [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23])
+      const everything: number[] = []
+      for await (const doc of inputs.iterate({}, { batchSize: 4 })) everything.push(doc.number)
+      t.equal(new Set(everything).size, 25)
+      const window: number[] = []
+      for await (const doc of inputs.iterate({}, { batchSize: 3, skip: 4, limit: 7 })) window.push(doc.number)
+      t.same(window, everything.slice(4, 11))
+    })
+
+    t.test('long arrays of fractional numbers (embeddings) and small integer arrays come back exactly', async (t) => {
+      const { store } = await target.fresh(t)
+      const embeddings = store.collection('memoryEmbeddings')
+      const embedding = Array.from({ length: 1024 }, (_, i) => Math.sin(i * 1.7) / (i + 1))
+      embedding[5] = 1e-300
+      embedding[6] = -123456.789
+      embedding[7] = 3
+      const tiles = Array.from({ length: 100 }, (_, i) => i % 7 - 1)
+      await embeddings.insertOne({ _id: 'e1', playerId: 'p:1', embedding, nested: { rows: [embedding.slice(0, 64), tiles] } })
+      const back = await embeddings.findOne({ _id: 'e1' })
+      t.same(back?.embedding, embedding, 'every float64 exactly')
+      t.ok((back?.embedding as number[]).every((x, i) => Object.is(x, embedding[i])), 'bit for bit')
+      t.same(back?.nested, { rows: [embedding.slice(0, 64), tiles] })
+      await embeddings.updateOne({ _id: 'e1' }, { $set: { playerId: 'p:2' } })
+      t.same((await embeddings.findOne({ _id: 'e1' }))?.embedding, embedding, 'an update elsewhere in the document keeps it')
+      const all: unknown[] = []
+      for await (const doc of embeddings.iterate({ playerId: 'p:2' })) all.push(doc.embedding)
+      t.same(all, [embedding])
     })
 
     t.test('updateOne: $set (dotted), $inc, $unset, $max; a stale condition matches nothing', async (t) => {
