@@ -180,4 +180,3 @@ export async function runTransferCommand (store: Store, config: Config, args: Tr
     default: throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}`)
   }
 }
-

@@ -54,21 +54,36 @@ const Vec = Type.Object({ dx: Num, dy: Num })
 
 const schemas = {
   worldStatus: Type.Object({
-    worldId: Str, isDefault: Type.Boolean(), engineId: Str, lastViewed: Num,
+    worldId: Str,
+    isDefault: Type.Boolean(),
+    engineId: Str,
+    lastViewed: Num,
     status: Type.Union([Type.Literal('running'), Type.Literal('stoppedByDeveloper'), Type.Literal('inactive')])
   }),
   engines: Type.Object({
-    currentTime: Type.Optional(Num), lastStepTs: Type.Optional(Num), processedInputNumber: Type.Optional(Num),
-    running: Type.Boolean(), generationNumber: Num
+    currentTime: Type.Optional(Num),
+    lastStepTs: Type.Optional(Num),
+    processedInputNumber: Type.Optional(Num),
+    running: Type.Boolean(),
+    generationNumber: Num
   }),
   playerDescriptions: Type.Object({ worldId: Str, playerId: Str, name: Str, description: Str, character: Str }),
   agentDescriptions: Type.Object({ worldId: Str, agentId: Str, identity: Str, plan: Str }),
   maps: Type.Object({
-    worldId: Str, width: Num, height: Num, tileDim: Num,
-    bgTiles: Type.Array(Type.Array(Type.Array(Num))), objectTiles: Type.Array(Type.Array(Type.Array(Num)))
+    worldId: Str,
+    width: Num,
+    height: Num,
+    tileDim: Num,
+    bgTiles: Type.Array(Type.Array(Type.Array(Num))),
+    objectTiles: Type.Array(Type.Array(Type.Array(Num)))
   }),
   player: Type.Object({
-    id: Str, human: Type.Optional(Str), lastInput: Num, position: Point, facing: Vec, speed: Num,
+    id: Str,
+    human: Type.Optional(Str),
+    lastInput: Num,
+    position: Point,
+    facing: Vec,
+    speed: Num,
     pathfinding: Type.Optional(Type.Object({ destination: Point, started: Num, state: Type.Object({ kind: Str }) })),
     activity: Type.Optional(Type.Object({ description: Str, emoji: Type.Optional(Str), until: Num }))
   }),
@@ -76,26 +91,42 @@ const schemas = {
     id: Str, playerId: Str, toRemember: Type.Optional(Str), lastConversation: Type.Optional(Num), lastInviteAttempt: Type.Optional(Num)
   }),
   conversation: Type.Object({
-    id: Str, creator: Str, created: Num, numMessages: Num,
+    id: Str,
+    creator: Str,
+    created: Num,
+    numMessages: Num,
     isTyping: Type.Optional(Type.Object({ playerId: Str, messageUuid: Str, since: Num })),
     lastMessage: Type.Optional(Type.Object({ author: Str, timestamp: Num })),
     participants: Type.Array(Type.Object({ playerId: Str, invited: Type.Optional(Num), status: Type.Object({ kind: Str, started: Type.Optional(Num) }) }))
   }),
   archivedConversations: Type.Object({
-    worldId: Str, id: Str, creator: Str, created: Num, ended: Num, numMessages: Num, participants: Type.Array(Str),
+    worldId: Str,
+    id: Str,
+    creator: Str,
+    created: Num,
+    ended: Num,
+    numMessages: Num,
+    participants: Type.Array(Str),
     lastMessage: Type.Optional(Type.Object({ author: Str, timestamp: Num }))
   }),
   participatedTogether: Type.Object({ worldId: Str, conversationId: Str, player1: Str, player2: Str, ended: Num }),
   messages: Type.Object({ conversationId: Str, messageUuid: Str, author: Str, text: Str, worldId: Type.Optional(Str) }),
   inputs: Type.Object({
-    engineId: Str, number: Num, name: Str, received: Num,
+    engineId: Str,
+    number: Num,
+    name: Str,
+    received: Num,
     returnValue: Type.Optional(Type.Union([
       Type.Object({ kind: Type.Literal('ok'), value: Type.Unknown() }),
       Type.Object({ kind: Type.Literal('error'), message: Str })
     ]))
   }),
   memories: Type.Object({
-    playerId: Str, description: Str, embeddingId: Str, importance: Num, lastAccess: Num,
+    playerId: Str,
+    description: Str,
+    embeddingId: Str,
+    importance: Num,
+    lastAccess: Num,
     data: Type.Union([
       Type.Object({ type: Type.Literal('conversation'), conversationId: Str, playerIds: Type.Array(Str) }),
       Type.Object({ type: Type.Literal('reflection'), relatedMemoryIds: Type.Array(Str) }),
