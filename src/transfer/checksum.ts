@@ -45,6 +45,15 @@ class CanonicalWriter {
     this.len += this.buf.write(s, this.len)
   }
 
+  /** An array of 16+ numbers as its float64 bytes (tag F, -0 as 0); false when it holds anything else. */
+  numbers (v: unknown[]): boolean {
+    for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return false
+    const f = Float64Array.from(v as number[])
+    for (let i = 0; i < f.length; i++) if (f[i] === 0) f[i] = 0
+    this.bytes(0x46, new Uint8Array(f.buffer)) // F
+    return true
+  }
+
   value (v: unknown): void {
     if (v === null) { this.tag(0x6e, 0); return } // n
     switch (typeof v) {
@@ -60,7 +69,8 @@ class CanonicalWriter {
       return
     }
     if (Array.isArray(v)) {
-      this.tag(0x61, v.length) // a
+      if (v.length >= 16 && typeof v[0] === 'number' && this.numbers(v)) return
+      this.tag(0x61, v.length) // a (elements one by one)
       for (const item of v) this.value(item === undefined ? null : item)
       return
     }

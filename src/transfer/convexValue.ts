@@ -26,9 +26,17 @@ function decodeSpecial (obj: Record<string, unknown>): unknown {
   }
 }
 
+/** A Float64Array (how the reading worker passes long number arrays) as a plain, unboxed array of numbers. */
+function numbersOf (typed: Float64Array): number[] {
+  const out: number[] = []
+  for (let i = 0; i < typed.length; i++) out.push(typed[i]!)
+  return out
+}
+
 /** Replaces encoded values in place (arrays of numbers, the bulk of an export, are only scanned). */
 export function decodeExportValue (value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value
+  if (value instanceof Float64Array) return numbersOf(value)
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i]
@@ -55,6 +63,11 @@ export function parseExportLine (line: string): Record<string, unknown> & { _id:
   } catch (err) {
     throw new ExportValueError(`not valid JSON (${(err as Error).message})`)
   }
+  return exportDocument(parsed)
+}
+
+/** A parsed documents.jsonl line, its encoded values decoded and its _id and _creationTime checked. */
+export function exportDocument (parsed: unknown): Record<string, unknown> & { _id: string, _creationTime: number } {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ExportValueError('a document must be a JSON object')
   const doc = decodeExportValue(parsed) as Record<string, unknown>
   if (typeof doc._id !== 'string' || doc._id === '') throw new ExportValueError('the document has no _id string')

@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
-import type { Readable } from 'node:stream'
+import { PassThrough, type Readable } from 'node:stream'
 import yauzl from 'yauzl'
 
 export interface ExportEntry {
@@ -22,6 +22,8 @@ export interface ExportSource {
 }
 
 export class ExportSourceError extends Error {}
+
+const READ_AHEAD_BYTES = 8 << 20
 
 async function openZip (path: string): Promise<ExportSource> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
@@ -55,8 +57,14 @@ async function openZip (path: string): Promise<ExportSource> {
       if (entry === undefined) throw new ExportSourceError(`${path}: no entry ${name}`)
       return await new Promise<Readable>((resolve, reject) => {
         zip.openReadStream(entry, (err, stream) => {
-          if (err !== null || stream === undefined) reject(new ExportSourceError(`${path}: cannot read ${name} (${err?.message ?? 'no stream'})`))
-          else resolve(stream)
+          if (err !== null || stream === undefined) {
+            reject(new ExportSourceError(`${path}: cannot read ${name} (${err?.message ?? 'no stream'})`))
+            return
+          }
+          // A deep buffer lets inflating (on the thread pool) run ahead while the reader parses and writes.
+          const ahead = new PassThrough({ highWaterMark: READ_AHEAD_BYTES })
+          stream.on('error', (e) => ahead.destroy(e))
+          resolve(stream.pipe(ahead))
         })
       })
     },

@@ -1,12 +1,12 @@
 // `townhall import-convex`: streams an AI Town Convex export into the store, table by table in dependency
 // order, in batches; idempotent (documents keep their Convex _id, so a second run finds them present);
 // every document it does not import is counted with its reason, and the first few are named by file and line.
-import type { Readable } from 'node:stream'
 import type { CollectionName } from '../store/collections.ts'
 import type { Doc, Store } from '../store/types.ts'
 import type { WorldStatusDoc } from '../engine/types.ts'
 import { CollectionChecksum, type Checksum } from './checksum.ts'
-import { parseExportLine, ExportValueError } from './convexValue.ts'
+import { exportDocument, parseExportLine, ExportValueError } from './convexValue.ts'
+import { readTableInWorker } from './lineWorker.ts'
 import { mappingByTable, tableMappings, type ConvexDoc, type MapContext, type TableMapping } from './convexTables.ts'
 import { openExportSource, readLines, ExportSourceError, type ExportSource } from './exportSource.ts'
 
@@ -29,6 +29,8 @@ export interface ImportOptions {
   dryRun?: boolean
   /** Documents per write. */
   batchSize?: number
+  /** Tables at least this large (uncompressed bytes) are read and parsed in a worker thread (default 8 MiB). */
+  workerMinBytes?: number
   onProgress?: (progress: ImportProgress) => void
   now?: () => number
 }
@@ -71,6 +73,8 @@ export interface ImportReport {
 }
 
 const DEFAULT_STATUS_ID = 'default'
+/** Tables at least this large (uncompressed) are read in a worker thread. */
+const WORKER_MIN_BYTES = 8 << 20
 const PROBLEMS_PER_REASON = 5
 
 class ReportBuilder {
@@ -224,33 +228,51 @@ export async function importConvexExport (path: string, options: ImportOptions):
       let read = 0
       let bad = 0
       let bytes = 0
-      let stream: Readable
-      try {
-        stream = await source.open(table.file)
-      } catch (err) {
-        report.problem({ file: table.file, message: (err as Error).message })
+      const cutShort = (number: number): void => {
+        bad++
+        report.problem({ file: table.file, line: number, message: 'the last line is cut short (no newline): the export is truncated' }, 'truncated')
         report.complete = false
-        return { read, bad, bytes }
+      }
+      const badLine = (number: number, message: string): void => {
+        bad++
+        report.problem({ file: table.file, line: number, message })
       }
       try {
-        for await (const { line, number, bytes: b, terminated } of readLines(stream)) {
+        if (table.size >= (options.workerMinBytes ?? WORKER_MIN_BYTES)) {
+          // Big tables (embeddings) are inflated and parsed in a worker thread while this one maps and writes.
+          for await (const batch of readTableInWorker(source.path, source.kind, table.file)) {
+            for (const item of batch.items) {
+              read++
+              seen++
+              if ('cut' in item) { cutShort(item.n); continue }
+              if ('error' in item) { badLine(item.n, item.error); continue }
+              let doc: ConvexDoc
+              try {
+                doc = exportDocument(item.doc)
+              } catch (err) {
+                if (!(err instanceof ExportValueError)) throw err
+                badLine(item.n, err.message)
+                continue
+              }
+              await each(doc, item.n)
+            }
+            bytes = batch.bytes
+            progress(table.name, bytes)
+          }
+          return { read, bad, bytes }
+        }
+        for await (const { line, number, bytes: b, terminated } of readLines(await source.open(table.file))) {
           bytes = b
           if (line === '' && terminated) continue
           read++
           seen++
-          if (!terminated) {
-            bad++
-            report.problem({ file: table.file, line: number, message: 'the last line is cut short (no newline): the export is truncated' }, 'truncated')
-            report.complete = false
-            break
-          }
+          if (!terminated) { cutShort(number); break }
           let doc: ConvexDoc
           try {
             doc = parseExportLine(line)
           } catch (err) {
             if (!(err instanceof ExportValueError)) throw err
-            bad++
-            report.problem({ file: table.file, line: number, message: err.message })
+            badLine(number, err.message)
             continue
           }
           await each(doc, number)

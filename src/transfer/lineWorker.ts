@@ -1,0 +1,151 @@
+// Reading a big table of an export in a worker thread: inflating, splitting lines on `\n` and JSON.parse
+// (most of an import's CPU, for tables of 1,024-number embeddings) run beside the main thread, which maps,
+// checksums and writes. Batches flow with credits, so the worker never runs more than a few batches ahead.
+// The worker is evaluated from source (like the HNSW build worker) so it runs the same under tsx and the build.
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
+
+/** One line of a table, as the worker read it. */
+export type WorkerLine =
+  | { n: number, doc: unknown }
+  | { n: number, error: string }
+  /** The last line had no newline: the file is cut short. */
+  | { n: number, cut: true }
+
+interface Batch { items: WorkerLine[], bytes: number }
+type Reply = Batch | { done: true, bytes: number } | { failed: string, line: number }
+
+const source = `
+const { parentPort, workerData } = require('node:worker_threads')
+const fs = require('node:fs')
+const path = require('node:path')
+const { PassThrough } = require('node:stream')
+const { file, kind, entry, window, batchDocs, batchBytes } = workerData
+let credits = window
+let wake = null
+parentPort.on('message', () => { credits++; if (wake !== null) { const w = wake; wake = null; w() } })
+function open () {
+  if (kind === 'directory') return Promise.resolve(fs.createReadStream(path.join(file, ...entry.split('/')), { highWaterMark: 1 << 20 }))
+  const yauzl = require(workerData.yauzlPath)
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true, autoClose: false, strictFileNames: false }, (err, zip) => {
+      if (err) return reject(err)
+      zip.on('entry', (e) => {
+        if (e.fileName !== entry) return zip.readEntry()
+        zip.openReadStream(e, (err2, stream) => {
+          if (err2) return reject(err2)
+          const ahead = new PassThrough({ highWaterMark: 8 << 20 })
+          stream.on('error', (x) => ahead.destroy(x))
+          ahead.on('close', () => zip.close())
+          resolve(stream.pipe(ahead))
+        })
+      })
+      zip.on('end', () => reject(new Error('no entry ' + entry)))
+      zip.on('error', reject)
+      zip.readEntry()
+    })
+  })
+}
+// Long number arrays (embeddings) travel as Float64Array: cloned as one block, where a cloned array arrives boxed and slow.
+function typed (v) {
+  if (v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) {
+    if (v.length >= 64 && v.every((x) => typeof x === 'number')) return new Float64Array(v)
+    for (let i = 0; i < v.length; i++) v[i] = typed(v[i])
+    return v
+  }
+  for (const k in v) v[k] = typed(v[k])
+  return v
+}
+let number = 0
+let bytes = 0
+async function run () {
+  const stream = await open()
+  let batch = []
+  let size = 0
+  const post = async () => {
+    if (batch.length === 0) return
+    if (credits <= 0) await new Promise((resolve) => { wake = resolve })
+    credits--
+    parentPort.postMessage({ items: batch, bytes })
+    batch = []
+    size = 0
+  }
+  let pending = []
+  for await (const chunk of stream) {
+    let start = 0
+    let nl = chunk.indexOf(10, start)
+    while (nl !== -1) {
+      const piece = pending.length === 0 ? chunk.subarray(start, nl) : Buffer.concat([...pending, chunk.subarray(start, nl)])
+      pending = []
+      number++
+      bytes += piece.length + 1
+      if (piece.length > 0) {
+        const line = piece.toString('utf8')
+        try {
+          batch.push({ n: number, doc: typed(JSON.parse(line)) })
+        } catch (err) {
+          batch.push({ n: number, error: 'not valid JSON (' + err.message + ')' })
+        }
+        size += piece.length
+        if (batch.length >= batchDocs || size >= batchBytes) await post()
+      }
+      start = nl + 1
+      nl = chunk.indexOf(10, start)
+    }
+    if (start < chunk.length) pending.push(chunk.subarray(start))
+  }
+  if (pending.length > 0) {
+    number++
+    bytes += Buffer.concat(pending).length
+    batch.push({ n: number, cut: true })
+  }
+  await post()
+  parentPort.postMessage({ done: true, bytes })
+}
+run().catch((err) => parentPort.postMessage({ failed: err.message, line: number + 1 }))
+`
+
+const yauzlPath = createRequire(import.meta.url).resolve('yauzl')
+
+export class WorkerReadError extends Error {
+  constructor (message: string, readonly line: number) {
+    super(message)
+  }
+}
+
+/**
+ * The lines of one table, parsed in a worker thread, in order. `bytes` is how far into the file the worker
+ * has read. Throws WorkerReadError when the file cannot be read to its end.
+ */
+export async function * readTableInWorker (file: string, kind: 'zip' | 'directory', entry: string): AsyncGenerator<{ items: WorkerLine[], bytes: number }> {
+  const worker = new Worker(source, {
+    eval: true,
+    // The worker needs no loaders: it is plain CommonJS.
+    execArgv: [],
+    workerData: { file, kind, entry, yauzlPath, window: 4, batchDocs: 256, batchBytes: 4 << 20 }
+  })
+  const queue: Reply[] = []
+  let notify: (() => void) | null = null
+  let failure: Error | null = null
+  worker.on('message', (m: Reply) => { queue.push(m); notify?.() })
+  worker.on('error', (err) => { failure = err; notify?.() })
+  worker.on('exit', (code) => { if (code !== 0 && failure === null) failure = new Error(`the reading worker exited with code ${code}`); notify?.() })
+  try {
+    for (;;) {
+      if (queue.length === 0) {
+        if (failure !== null) throw new WorkerReadError((failure as Error).message, 0)
+        await new Promise<void>((resolve) => { notify = resolve })
+        notify = null
+        continue
+      }
+      const reply = queue.shift()!
+      if ('done' in reply) return
+      if ('failed' in reply) throw new WorkerReadError(reply.failed, reply.line)
+      yield reply
+      worker.postMessage('ack')
+    }
+  } finally {
+    await worker.terminate()
+  }
+}
