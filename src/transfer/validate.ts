@@ -33,10 +33,11 @@ export async function checksumCollections (store: Store, visit?: (name: Collecti
   const out = {} as Record<CollectionName, Checksum>
   for (const name of collectionNames) {
     const sum = new CollectionChecksum()
+    let documents = 0
     for await (const doc of store.collection(name).iterate({}, { batchSize: 1000 })) {
       sum.add(doc)
       visit?.(name, doc)
-      if (onProgress !== undefined && sum.result().documents % 10_000 === 0) onProgress({ collection: name, documents: sum.result().documents })
+      if (++documents % 10_000 === 0) onProgress?.({ collection: name, documents })
     }
     out[name] = sum.result()
   }
