@@ -106,11 +106,6 @@ export class CollectionChecksum {
     return digest.toString('hex', 0, 8)
   }
 
-  merge (other: CollectionChecksum): void {
-    this.#sum = (this.#sum + other.#sum) & MASK
-    this.#count += other.#count
-  }
-
   result (): Checksum {
     return { documents: this.#count, checksum: this.#sum.toString(16).padStart(16, '0') }
   }

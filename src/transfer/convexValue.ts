@@ -55,17 +55,6 @@ export function decodeExportValue (value: unknown): unknown {
   return obj
 }
 
-/** Parses one documents.jsonl line into a document (an object with string _id and numeric _creationTime). */
-export function parseExportLine (line: string): Record<string, unknown> & { _id: string, _creationTime: number } {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(line)
-  } catch (err) {
-    throw new ExportValueError(`not valid JSON (${(err as Error).message})`)
-  }
-  return exportDocument(parsed)
-}
-
 /** A parsed documents.jsonl line, its encoded values decoded and its _id and _creationTime checked. */
 export function exportDocument (parsed: unknown): Record<string, unknown> & { _id: string, _creationTime: number } {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ExportValueError('a document must be a JSON object')

@@ -5,10 +5,10 @@ import type { CollectionName } from '../store/collections.ts'
 import type { Doc, Store } from '../store/types.ts'
 import type { WorldStatusDoc } from '../engine/types.ts'
 import { CollectionChecksum, type Checksum } from './checksum.ts'
-import { exportDocument, parseExportLine, ExportValueError } from './convexValue.ts'
-import { readTableInWorker } from './lineWorker.ts'
+import { exportDocument, ExportValueError } from './convexValue.ts'
+import { parseTableLines, readTableInWorker } from './lineWorker.ts'
 import { mappingByTable, tableMappings, type ConvexDoc, type MapContext, type TableMapping } from './convexTables.ts'
-import { openExportSource, readLines, ExportSourceError, type ExportSource } from './exportSource.ts'
+import { openExportSource, ExportSourceError, type ExportSource } from './exportSource.ts'
 
 export interface ImportProgress {
   table: string
@@ -238,44 +238,27 @@ export async function importConvexExport (path: string, options: ImportOptions):
         report.problem({ file: table.file, line: number, message })
       }
       try {
-        if (table.size >= (options.workerMinBytes ?? WORKER_MIN_BYTES)) {
-          // Big tables (embeddings) are inflated and parsed in a worker thread while this one maps and writes.
-          for await (const batch of readTableInWorker(source.path, source.kind, table.file)) {
-            for (const item of batch.items) {
-              read++
-              seen++
-              if ('cut' in item) { cutShort(item.n); continue }
-              if ('error' in item) { badLine(item.n, item.error); continue }
-              let doc: ConvexDoc
-              try {
-                doc = exportDocument(item.doc)
-              } catch (err) {
-                if (!(err instanceof ExportValueError)) throw err
-                badLine(item.n, err.message)
-                continue
-              }
-              await each(doc, item.n)
+        // Big tables (embeddings) are inflated and parsed in a worker thread while this one maps and writes.
+        const batches = table.size >= (options.workerMinBytes ?? WORKER_MIN_BYTES)
+          ? readTableInWorker(source.path, source.kind, table.file)
+          : parseTableLines(await source.open(table.file))
+        for await (const batch of batches) {
+          for (const item of batch.items) {
+            read++
+            seen++
+            if ('cut' in item) { cutShort(item.n); continue }
+            if ('error' in item) { badLine(item.n, item.error); continue }
+            let doc: ConvexDoc
+            try {
+              doc = exportDocument(item.doc)
+            } catch (err) {
+              if (!(err instanceof ExportValueError)) throw err
+              badLine(item.n, err.message)
+              continue
             }
-            bytes = batch.bytes
-            progress(table.name, bytes)
+            await each(doc, item.n)
           }
-          return { read, bad, bytes }
-        }
-        for await (const { line, number, bytes: b, terminated } of readLines(await source.open(table.file))) {
-          bytes = b
-          if (line === '' && terminated) continue
-          read++
-          seen++
-          if (!terminated) { cutShort(number); break }
-          let doc: ConvexDoc
-          try {
-            doc = parseExportLine(line)
-          } catch (err) {
-            if (!(err instanceof ExportValueError)) throw err
-            badLine(number, err.message)
-            continue
-          }
-          await each(doc, number)
+          bytes = batch.bytes
           progress(table.name, bytes)
         }
       } catch (err) {

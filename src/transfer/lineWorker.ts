@@ -1,9 +1,12 @@
-// Reading a big table of an export in a worker thread: inflating, splitting lines on `\n` and JSON.parse
-// (most of an import's CPU, for tables of 1,024-number embeddings) run beside the main thread, which maps,
-// checksums and writes. Batches flow with credits, so the worker never runs more than a few batches ahead.
-// The worker is evaluated from source (like the HNSW build worker) so it runs the same under tsx and the build.
+// The lines of a table, parsed, in batches: on this thread for small tables, or in a worker thread for big
+// ones, where inflating, splitting lines on `\n` and JSON.parse (most of an import's CPU, for tables of
+// 1,024-number embeddings) run beside the main thread, which maps, checksums and writes. Batches flow with
+// credits, so the worker never runs more than a few batches ahead. The worker is evaluated from source (like
+// the HNSW build worker) so it runs the same under tsx and the build; its line splitting mirrors readLines.
 import { createRequire } from 'node:module'
+import type { Readable } from 'node:stream'
 import { Worker } from 'node:worker_threads'
+import { readLines } from './exportSource.ts'
 
 /** One line of a table, as the worker read it. */
 export type WorkerLine =
@@ -12,8 +15,9 @@ export type WorkerLine =
   /** The last line had no newline: the file is cut short. */
   | { n: number, cut: true }
 
-interface Batch { items: WorkerLine[], bytes: number }
-type Reply = Batch | { done: true, bytes: number } | { failed: string, line: number }
+/** Lines in file order; `bytes` is how far into the file the reader has got. */
+export interface LineBatch { items: WorkerLine[], bytes: number }
+type Reply = LineBatch | { done: true, bytes: number } | { failed: string, line: number }
 
 const source = `
 const { parentPort, workerData } = require('node:worker_threads')
@@ -107,6 +111,31 @@ run().catch((err) => parentPort.postMessage({ failed: err.message, line: number 
 `
 
 const yauzlPath = createRequire(import.meta.url).resolve('yauzl')
+const BATCH_DOCS = 256
+
+/** The same batches as the worker's, read and parsed on this thread (small tables: no worker to start). */
+export async function * parseTableLines (stream: Readable): AsyncGenerator<LineBatch> {
+  let items: WorkerLine[] = []
+  let bytes = 0
+  for await (const { line, number, bytes: b, terminated } of readLines(stream)) {
+    bytes = b
+    if (line === '' && terminated) continue
+    if (!terminated) {
+      items.push({ n: number, cut: true })
+      continue
+    }
+    try {
+      items.push({ n: number, doc: JSON.parse(line) })
+    } catch (err) {
+      items.push({ n: number, error: `not valid JSON (${(err as Error).message})` })
+    }
+    if (items.length >= BATCH_DOCS) {
+      yield { items, bytes }
+      items = []
+    }
+  }
+  if (items.length > 0) yield { items, bytes }
+}
 
 export class WorkerReadError extends Error {
   constructor (message: string, readonly line: number) {
@@ -118,7 +147,7 @@ export class WorkerReadError extends Error {
  * The lines of one table, parsed in a worker thread, in order. `bytes` is how far into the file the worker
  * has read. Throws WorkerReadError when the file cannot be read to its end.
  */
-export async function * readTableInWorker (file: string, kind: 'zip' | 'directory', entry: string): AsyncGenerator<{ items: WorkerLine[], bytes: number }> {
+export async function * readTableInWorker (file: string, kind: 'zip' | 'directory', entry: string): AsyncGenerator<LineBatch> {
   const worker = new Worker(source, {
     eval: true,
     // The worker needs no loaders: it is plain CommonJS.
