@@ -4,10 +4,9 @@ import { test } from 'tap'
 import { storeTargets } from '../helpers/stores.ts'
 import { quietLog, waitFor } from '../helpers/engine.ts'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
-import { WorldRunner } from '../../src/engine/runner.ts'
-import { runOperation } from '../../src/engine/operations.ts'
 import { createOfflineClient } from '../../src/llm/offline.ts'
-import type { ChatRequest, LlmClient } from '../../src/llm/types.ts'
+import type { ChatRequest } from '../../src/llm/types.ts'
+import { recordingClient, startSimulatedRunner } from '../helpers/simulatedTown.ts'
 import { MemoryService, type MemoryDoc } from '../../src/agents/memory.ts'
 import { llmBrain } from '../../src/agents/brain.ts'
 import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
@@ -23,40 +22,11 @@ test('two agents meet, talk, remember, and the memory reaches a later conversati
   let clock = Date.parse('2026-11-22T09:00:00Z')
   const now = (): number => clock
   // The real offline client, with every chat request recorded.
-  const llm: LlmClient = {
-    name: offline.name,
-    mode: offline.mode,
-    dimension: offline.dimension,
-    info: offline.info,
-    chat: async (request) => { prompts.push({ at: clock, request }); return await offline.chat(request) },
-    embed: async (texts, options) => await offline.embed(texts, options)
-  }
+  const llm = recordingClient(offline, (request) => { prompts.push({ at: clock, request }) })
   const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: createExactIndex({ dimension: 64 }), now, log: quietLog })
   const brain = llmBrain({ store, llm, memories, now })
   const status = await createWorldRecords(store, { now: clock, cast: defaultCast.slice(0, 2), agents: 2, seed: 7 })
-  const pending = new Set<Promise<void>>()
-  // Simulated time: each step is 1 s of game time, run as fast as the operations allow.
-  const runner: WorldRunner = new WorldRunner({
-    store,
-    worldId: status.worldId,
-    instanceId: 'test',
-    now,
-    log: quietLog,
-    leaseMs: 3600_000,
-    sleep: async () => {
-      await Promise.allSettled([...pending])
-      clock += 1000
-      // The embedded store answers synchronously: yield to timers so the test's polling can run.
-      await new Promise((resolve) => setImmediate(resolve))
-    },
-    startOperation: (op, r) => {
-      const p = runOperation({ store, worldId: status.worldId, engineId: r.engineId!, map: r.map!, brain, now, world: () => r.world!, log: quietLog }, op)
-      pending.add(p)
-      p.finally(() => pending.delete(p)).catch(() => {})
-    }
-  })
-  t.teardown(async () => { await runner.stop() })
-  runner.start().catch(() => {})
+  startSimulatedRunner(t, { store, worldId: status.worldId, brain, now, advance: () => { clock += 1000 } })
 
   const firstMemories = await waitFor('both agents remember a conversation', async () => {
     const all = await store.collection<MemoryDoc>('memories').find({ 'data.type': 'conversation' })

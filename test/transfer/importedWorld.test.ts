@@ -6,11 +6,10 @@ import { storeTargets, tempDir } from '../helpers/stores.ts'
 import { quietLog, waitFor } from '../helpers/engine.ts'
 import { writeConvexExport } from '../fixtures/convexExport.ts'
 import { importConvexExport } from '../../src/transfer/importConvex.ts'
-import { WorldRunner } from '../../src/engine/runner.ts'
-import { runOperation } from '../../src/engine/operations.ts'
 import { loadWorld } from '../../src/engine/worldDoc.ts'
 import { createOfflineClient } from '../../src/llm/offline.ts'
-import type { ChatRequest, LlmClient } from '../../src/llm/types.ts'
+import type { ChatRequest } from '../../src/llm/types.ts'
+import { recordingClient, startSimulatedRunner } from '../helpers/simulatedTown.ts'
 import { MemoryService, type MemoryDoc } from '../../src/agents/memory.ts'
 import { llmBrain } from '../../src/agents/brain.ts'
 import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
@@ -34,37 +33,10 @@ test('an imported world runs, and its agents retrieve imported memories in conve
   const before = await loadWorld(store, manifest.worldId)
   let clock = before!.step.currentTime + 60_000
   const now = (): number => clock
-  const llm: LlmClient = {
-    name: offline.name,
-    mode: offline.mode,
-    dimension: offline.dimension,
-    info: offline.info,
-    chat: async (request) => { prompts.push(request); return await offline.chat(request) },
-    embed: async (texts, options) => await offline.embed(texts, options)
-  }
+  const llm = recordingClient(offline, (request) => { prompts.push(request) })
   const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: vector.index, now, log: quietLog })
   const brain = llmBrain({ store, llm, memories, now })
-  const pending = new Set<Promise<void>>()
-  const runner: WorldRunner = new WorldRunner({
-    store,
-    worldId: manifest.worldId,
-    instanceId: 'test',
-    now,
-    log: quietLog,
-    leaseMs: 3600_000,
-    sleep: async () => {
-      await Promise.allSettled([...pending])
-      clock += 1000
-      await new Promise((resolve) => setImmediate(resolve))
-    },
-    startOperation: (op, r) => {
-      const p = runOperation({ store, worldId: manifest.worldId, engineId: r.engineId!, map: r.map!, brain, now, world: () => r.world!, log: quietLog }, op)
-      pending.add(p)
-      p.finally(() => pending.delete(p)).catch(() => {})
-    }
-  })
-  t.teardown(async () => { await runner.stop() })
-  runner.start().catch(() => {})
+  startSimulatedRunner(t, { store, worldId: manifest.worldId, brain, now, advance: () => { clock += 1000 } })
 
   await waitFor('the imported world advances', async () => {
     const world = await loadWorld(store, manifest.worldId)
