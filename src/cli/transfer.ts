@@ -63,8 +63,12 @@ export function progressOutput (stream: NodeJS.WriteStream = process.stderr, lab
 
 const fmt = (n: number): string => n.toLocaleString('en-US')
 
+/** Per collection: documents and checksum, under a header row. */
 function checksumTable (collections: Partial<Record<string, Checksum>>): string[] {
-  return Object.entries(collections).map(([name, c]) => `  ${name.padEnd(22)} ${fmt(c!.documents).padStart(10)}  ${c!.checksum}`)
+  return [
+    `  ${'collection'.padEnd(22)} ${'documents'.padStart(10)}  checksum`,
+    ...Object.entries(collections).map(([name, c]) => `  ${name.padEnd(22)} ${fmt(c!.documents).padStart(10)}  ${c!.checksum}`)
+  ]
 }
 
 export function formatImportReport (r: ImportReport): string {
@@ -88,7 +92,7 @@ export function formatImportReport (r: ImportReport): string {
 }
 
 export function formatValidateReport (r: ValidateReport): string {
-  const lines = [`${r.store}: ${r.ok ? 'references hold' : 'PROBLEMS FOUND'}`, '', `  ${'collection'.padEnd(22)} ${'documents'.padStart(10)}  checksum`]
+  const lines = [`${r.store}: ${r.ok ? 'references hold' : 'PROBLEMS FOUND'}`, '']
   lines.push(...checksumTable(r.collections))
   if (Object.keys(r.checks).length > 0) {
     lines.push('', 'checks:')
@@ -101,14 +105,14 @@ export function formatValidateReport (r: ValidateReport): string {
 function formatBackupReport (r: BackupReport): string {
   return [
     `backed up ${fmt(r.documents)} documents of ${r.store} to ${r.file} (${(r.bytes / 1e6).toFixed(1)} MB, ${(r.elapsedMs / 1000).toFixed(1)} s${r.snapshot ? ', one consistent snapshot' : ', world first'})`,
-    '', `  ${'collection'.padEnd(22)} ${'documents'.padStart(10)}  checksum`, ...checksumTable(r.collections)
+    '', ...checksumTable(r.collections)
   ].join('\n')
 }
 
 function formatRestoreReport (r: RestoreReport): string {
   return [
     `restored ${fmt(r.documents)} documents from ${r.file} into ${r.store} (${(r.elapsedMs / 1000).toFixed(1)} s); the file's counts and checksums were checked first`,
-    '', `  ${'collection'.padEnd(22)} ${'documents'.padStart(10)}  checksum`, ...checksumTable(r.collections)
+    '', ...checksumTable(r.collections)
   ].join('\n')
 }
 
