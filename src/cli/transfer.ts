@@ -120,6 +120,8 @@ export const transferCommands = new Set(['import-convex', 'validate-import', 'ba
 
 /** Rebuilds the persisted memory vector index from the store, so the server starts with a current one. */
 async function rebuildVectorIndex (store: Store, config: Config, log: (text: string) => void): Promise<void> {
+  // The exact index lives in memory only: the server fills it at its start, there is nothing to persist.
+  if (config.VECTOR_INDEX === 'exact') return
   const created = await openStoreVectorIndex({
     store,
     kind: config.VECTOR_INDEX,
@@ -161,7 +163,7 @@ export async function runTransferCommand (store: Store, config: Config, args: Tr
       } finally {
         progress.stop()
       }
-      if (!args.dryRun && config.VECTOR_INDEX !== 'exact' && report.tables.some((t) => t.collection === 'memoryEmbeddings' && t.imported > 0)) await rebuildVectorIndex(store, config, say)
+      if (!args.dryRun && report.tables.some((t) => t.collection === 'memoryEmbeddings' && t.imported > 0)) await rebuildVectorIndex(store, config, say)
       const failed = !report.complete || (report.totals.skipped > 0 && !args.allowSkips)
       if (failed && report.complete) say(`townhall: ${fmt(report.totals.skipped)} documents were skipped (see the report); pass --allow-skips to accept that`)
       return { text: args.json ? JSON.stringify(report, null, 2) : formatImportReport(report), code: failed ? 1 : 0 }
@@ -178,7 +180,7 @@ export async function runTransferCommand (store: Store, config: Config, args: Tr
     case 'restore': {
       const file = needPath('the backup file to read')
       const report = await restoreStore(store, file, { onProgress: (p) => { if (p.documents % 50_000 === 0) say(`restore (${p.phase}): ${fmt(p.documents)} documents`) } })
-      if (config.VECTOR_INDEX !== 'exact') await rebuildVectorIndex(store, config, say)
+      await rebuildVectorIndex(store, config, say)
       return { text: args.json ? JSON.stringify(report, null, 2) : formatRestoreReport(report), code: 0 }
     }
     default: throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}`)
