@@ -79,6 +79,7 @@ async function runSize (agents: number): Promise<SizeResult> {
     now: Date.now,
     log,
     maxInputsPerStep: 100_000,
+    measureWrites: true,
     startOperation: (op, r) => {
       const p = runOperation({ store, worldId: status.worldId, engineId: r.engineId!, map: r.map!, brain, now: Date.now, world: () => r.world!, signal: abort.signal, log }, op)
       pending.add(p)
@@ -105,12 +106,12 @@ async function runSize (agents: number): Promise<SizeResult> {
   const world = measured[measured.length - 1]!.world
   const messages = await store.collection('messages').count({ worldId: status.worldId })
   const breakdown: Record<string, number> = {}
-  for (const r of measured) for (const [k, v] of Object.entries(r.writeBreakdown)) breakdown[k] = (breakdown[k] ?? 0) + v / measured.length
+  for (const r of measured) for (const [k, v] of Object.entries(r.writeBreakdown!)) breakdown[k] = (breakdown[k] ?? 0) + v / measured.length
   process.stderr.write(`  ${agents} agents: mean bytes per step by field ${JSON.stringify(Object.fromEntries(Object.entries(breakdown).filter(([, v]) => v >= 100).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v)])))}\n`)
   await store.close()
   rmSync(dir, { recursive: true, force: true })
   const cpu = measured.map((r) => r.cpuMs)
-  const bytes = measured.map((r) => r.bytesWritten)
+  const bytes = measured.map((r) => r.bytesWritten!)
   const queue = measured.map((r) => r.queued)
   return {
     agents,

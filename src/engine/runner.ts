@@ -18,6 +18,8 @@ export interface RunnerOptions {
   leaseMs?: number
   maxInputsPerStep?: number
   maxRouteSearchesPerStep?: number
+  /** Measure each commit's bytes (`bytesWritten`, `writeBreakdown` in the step report): costly, for benchmarks. */
+  measureWrites?: boolean
   /** Starts an agent operation (not awaited by the step). */
   startOperation?: (op: AgentOperation, runner: WorldRunner) => void
   /** Called after every committed step, for metrics and benchmarks. */
@@ -38,9 +40,10 @@ export interface StepReport {
   durationMs: number
   /** The engine clock after this step (ms since epoch): how far it trails wall time is the engine's lag. */
   currentTime: number
-  bytesWritten: number
-  /** Bytes of the commit by field pattern (`players.*.position`, `outbox`, `historicalLocations`, ...). */
-  writeBreakdown: Record<string, number>
+  /** Bytes of the commit, with `measureWrites`. */
+  bytesWritten?: number
+  /** Bytes of the commit by field pattern (`players.*.position`, `outbox`, `historicalLocations`, ...), with `measureWrites`. */
+  writeBreakdown?: Record<string, number>
   world: WorldState
 }
 
@@ -91,7 +94,7 @@ export class WorldRunner {
 
   constructor (options: RunnerOptions) {
     this.worldId = options.worldId
-    this.#o = { stepMs: 1000, leaseMs: 10_000, maxInputsPerStep: 256, maxRouteSearchesPerStep: 1000, ...options }
+    this.#o = { stepMs: 1000, leaseMs: 10_000, maxInputsPerStep: 256, maxRouteSearchesPerStep: 1000, measureWrites: false, ...options }
     this.#sleep = options.sleep ?? defaultSleep
   }
 
@@ -238,8 +241,7 @@ export class WorldRunner {
         computeMs,
         durationMs,
         currentTime: nextStep.currentTime,
-        bytesWritten: updateBytes(update),
-        writeBreakdown: writeBreakdown(update),
+        ...(this.#o.measureWrites ? { bytesWritten: updateBytes(update), writeBreakdown: writeBreakdown(update) } : {}),
         world
       })
     }
