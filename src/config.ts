@@ -48,6 +48,10 @@ export const configProperties = {
     'Requests allowed per client (player token, or IP address) per RATE_LIMIT_WINDOW_MS; over it: 429 with Retry-After.'),
   RATE_LIMIT_WINDOW_MS: variable(Type.Integer({ default: 60000, minimum: 1000 }), 'an integer number of milliseconds, at least 1000',
     'The rate-limit window.'),
+  PUBLIC_URL: variable(Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' })), 'an http:// or https:// URL',
+    'The URL browsers reach this service at, for the asset URLs in maps (the tileset). Default: http://localhost:PORT.'),
+  CORS_ORIGINS: variable(Type.String({ default: '*', minLength: 1 }), 'a comma-separated list of origins (https://town.example.com), or *',
+    'Origins allowed to call the API from a browser page served elsewhere (AI Town\'s front end on Vite\'s port, say). * allows any.'),
   SHUTDOWN_GRACE_MS: variable(Type.Integer({ default: 4000, minimum: 100, maximum: 60000 }), 'an integer number of milliseconds from 100 to 60000',
     'How long a shutdown may take before the process is ended anyway.')
 }
