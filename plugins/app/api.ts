@@ -15,6 +15,7 @@ declare module 'fastify' {
 async function apiPlugin (fastify: FastifyInstance): Promise<void> {
   const registry = createRegistry()
   const log = fastify.log.child({ plugin: 'api' })
+  const publicUrl = (fastify.config.PUBLIC_URL ?? `http://localhost:${fastify.config.PORT}`).replace(/\/+$/, '')
   fastify.decorate('api', registry)
   fastify.decorate('functionContext', (caller: Caller): FunctionContext => ({
     store: fastify.store,
@@ -22,6 +23,7 @@ async function apiPlugin (fastify: FastifyInstance): Promise<void> {
     caller,
     adminEnabled: fastify.config.ADMIN_API_KEY !== undefined,
     now: Date.now,
+    publicUrl,
     viewers: (worldId) => fastify.presence.viewers(worldId),
     log
   }))

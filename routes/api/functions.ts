@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { FunctionKind } from '../../src/api/registry.ts'
-import { httpValue } from '../../src/api/http.ts'
+import { convexToJson } from '../../src/api/convexJson.ts'
 
 const Call = Type.Object({
   path: Type.String({ minLength: 1, maxLength: 200, description: 'a function name such as "world:worldState"' }),
@@ -25,7 +25,7 @@ const convex: FastifyPluginAsyncTypebox = async (fastify) => {
       const ctx = fastify.functionContext(request.caller)
       const resolved = fastify.api.resolve(request.body.path, kind, request.body.args, ctx)
       const value = await resolved.def.handler(ctx, resolved.args as never)
-      return { status: 'success' as const, value: httpValue(resolved.def, value) }
+      return { status: 'success' as const, value: convexToJson(value ?? null) }
     })
   }
 }

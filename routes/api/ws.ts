@@ -1,10 +1,7 @@
 // GET /api/ws: subscriptions, queries and mutations over one WebSocket (protocol in docs/API.md).
 import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
-import type { HubClient } from '../../src/realtime/hub.ts'
-import { handleClientFrame } from '../../src/realtime/protocol.ts'
-
-let nextClientId = 0
+import { handleClientFrame, valueFrame, type WsClient } from '../../src/realtime/protocol.ts'
 
 const ws: FastifyPluginAsync = async (fastify) => {
   fastify.route({
@@ -16,16 +13,16 @@ const ws: FastifyPluginAsync = async (fastify) => {
     }),
     wsHandler: (socket: WebSocket, request) => {
       const frames = fastify.metrics.websocketMessages
-      const client: HubClient = {
-        id: ++nextClientId,
+      const send = (data: string | Buffer): void => {
+        if (socket.readyState !== socket.OPEN) return
+        frames.inc({ direction: 'out' })
+        socket.send(data, { binary: false })
+      }
+      const client: WsClient = {
+        id: fastify.realtime.newClientId(),
         caller: request.caller,
-        send: (data) => {
-          if (socket.readyState !== socket.OPEN) return
-          frames.inc({ direction: 'out' })
-          if (typeof data === 'string' || Buffer.isBuffer(data)) socket.send(data)
-          // One write per client: its small head and the shared, already encoded body, as one text frame.
-          else socket.send(Buffer.concat([Buffer.from(data[0]), data[1]]), { binary: false })
-        },
+        send,
+        push: (updates) => { for (const update of updates) send(valueFrame(update)) },
         bufferedAmount: () => socket.bufferedAmount,
         close: (code, reason) => { socket.close(code, reason) }
       }

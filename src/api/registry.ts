@@ -17,6 +17,8 @@ export interface FunctionContext {
   caller: Caller
   adminEnabled: boolean
   now: () => number
+  /** Where browsers reach this service (asset URLs in maps are built on it). */
+  publicUrl: string
   /** How many clients watch a world, across instances (ephemeral, not stored). */
   viewers?: (worldId: string) => number
   log: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
@@ -36,8 +38,11 @@ export interface FunctionDef<A extends TSchema = TSchema, R extends TSchema = TS
   affectedBy?: (event: ChangeEvent, args: Static<A>) => boolean
   /** Queries whose result depends on who asks (subscriptions are then per caller). */
   perCaller?: boolean
-  /** Delivered as a binary frame over the WebSocket (the result's `data` bytes). */
-  binary?: boolean
+  /**
+   * Queries: another query over the same args that must be re-read after this one when `when` says so, and
+   * delivered with it (world:worldState's new players need their descriptions in the same update).
+   */
+  companion?: { path: string, when: (before: unknown, after: unknown) => boolean }
 }
 
 export function defineFunction<P extends string, K extends FunctionKind, A extends TSchema, R extends TSchema> (def: FunctionDef<A, R, P, K>): FunctionDef<A, R, P, K> {
@@ -116,7 +121,7 @@ export class FunctionRegistry {
       if (ctx.caller.kind !== 'admin') throw new ForbiddenError(`${path} is for the admin only`)
     }
     if (def.access === 'player' && ctx.caller.kind !== 'player') {
-      throw new UnauthorizedError(`${path} needs a player token (Authorization: Bearer <token from world:joinWorld>)`)
+      throw new UnauthorizedError(`${path} needs an identity: a token from auth:newPlayerToken as Authorization: Bearer <token> (a Convex sync session has its own)`)
     }
     const value = args ?? {}
     const shape = jsonShape(value, MAX_ARGS_DEPTH, MAX_ARGS_BYTES)

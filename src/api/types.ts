@@ -5,8 +5,10 @@ import type { messageFunctions } from './functions/messages.ts'
 import type { mainFunctions } from './functions/main.ts'
 import type { testingFunctions } from './functions/testing.ts'
 import type { usageFunctions } from './functions/usage.ts'
+import type { musicFunctions } from './functions/music.ts'
+import type { authFunctions } from './functions/auth.ts'
 
-type Defs = typeof worldFunctions[number] | typeof messageFunctions[number] | typeof mainFunctions[number] | typeof testingFunctions[number] | typeof usageFunctions[number]
+type Defs = typeof worldFunctions[number] | typeof messageFunctions[number] | typeof mainFunctions[number] | typeof testingFunctions[number] | typeof usageFunctions[number] | typeof musicFunctions[number] | typeof authFunctions[number]
 
 export type FunctionPath = Defs['path']
 type DefOf<P extends FunctionPath> = Extract<Defs, { path: P }>

@@ -1,5 +1,7 @@
-// A typed client for townhall's HTTP and WebSocket API (Node or browser). The tests use it.
+// A typed client for townhall's HTTP and WebSocket API (Node or browser); values decoded from Convex's JSON
+// encoding (bytes as Uint8Array). The tests use it.
 import type { ArgsOf, PathsOfKind, ResultOf } from '../api/types.ts'
+import { jsonToConvex } from '../api/convexJson.ts'
 
 export type { ArgsOf, FunctionPath, ResultOf } from '../api/types.ts'
 
@@ -16,7 +18,6 @@ export class TownhallError extends Error {
 
 /** The part of the WebSocket API the client needs (the browser's WebSocket or the `ws` package). */
 export interface SocketLike {
-  binaryType: string
   readyState: number
   send: (data: string) => void
   close: (code?: number, reason?: string) => void
@@ -33,8 +34,6 @@ export interface ClientOptions {
   fetch?: typeof fetch
   socket?: SocketFactory
 }
-
-export interface BinaryValue { header: Record<string, unknown>, data: Uint8Array }
 
 export class TownhallClient {
   readonly baseUrl: string
@@ -57,7 +56,7 @@ export class TownhallClient {
     })
     const body = await response.json() as { value?: unknown, statusCode?: number, code?: string, message?: string }
     if (!response.ok) throw new TownhallError(response.status, body.code ?? 'UNKNOWN', body.message ?? response.statusText)
-    return body.value
+    return jsonToConvex(body.value)
   }
 
   async query<P extends PathsOfKind<'query'>> (path: P, args: ArgsOf<P>): Promise<ResultOf<P>> {
@@ -77,7 +76,6 @@ export class TownhallClient {
     if (this.#socket === undefined) throw new Error('no WebSocket factory: pass options.socket')
     const url = `${this.baseUrl.replace(/^http/, 'ws')}/api/ws${this.token !== undefined ? `?token=${encodeURIComponent(this.token)}` : ''}`
     const socket = this.#socket(url)
-    socket.binaryType = 'arraybuffer'
     const live = new TownhallSocket(socket)
     await new Promise<void>((resolve, reject) => {
       socket.onopen = () => { resolve() }
@@ -110,19 +108,11 @@ export class TownhallSocket {
   }
 
   #onMessage (data: unknown): void {
-    if (typeof data !== 'string') {
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data as ArrayBufferLike)
-      const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0)
-      const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))) as { id: string, version: number }
-      const value: BinaryValue = { header, data: bytes.subarray(4 + length) }
-      this.#subscriptions.get(header.id)?.(value, header.version)
-      return
-    }
-    const frame = JSON.parse(data) as { type: string, id?: string, value?: unknown, version?: number, statusCode?: number, code?: string, message?: string }
+    const frame = JSON.parse(String(data)) as { type: string, id?: string, value?: unknown, version?: number, statusCode?: number, code?: string, message?: string }
     if (frame.type === 'value' && frame.id !== undefined) {
-      this.#subscriptions.get(frame.id)?.(frame.value, frame.version ?? 0)
+      this.#subscriptions.get(frame.id)?.(jsonToConvex(frame.value), frame.version ?? 0)
     } else if (frame.type === 'result' && frame.id !== undefined) {
-      this.#pending.get(frame.id)?.resolve(frame.value)
+      this.#pending.get(frame.id)?.resolve(jsonToConvex(frame.value))
       this.#pending.delete(frame.id)
     } else if (frame.type === 'error') {
       const error = { id: frame.id, statusCode: frame.statusCode ?? 400, code: frame.code ?? 'UNKNOWN', message: frame.message ?? '' }
@@ -139,7 +129,7 @@ export class TownhallSocket {
   }
 
   /** Live value of a query: called with the current value, then with each new one. Returns unsubscribe. */
-  subscribe<P extends PathsOfKind<'query'>> (path: P, args: ArgsOf<P>, onValue: (value: P extends 'world:locations' ? BinaryValue : ResultOf<P>, version: number) => void): () => void {
+  subscribe<P extends PathsOfKind<'query'>> (path: P, args: ArgsOf<P>, onValue: (value: ResultOf<P>, version: number) => void): () => void {
     const id = `s${++this.#next}`
     this.#subscriptions.set(id, onValue as (value: unknown, version: number) => void)
     this.#socket.send(JSON.stringify({ type: 'subscribe', id, path, args }))

@@ -206,7 +206,7 @@ export class WorldRunner {
     const outbox = outboxOf(nextStep.number, this.#generation, result.results, result)
     const diff = diffFields(before, storedState(result.world), WORLD_FIELDS, 3)
     const update: Update = {
-      $set: { ...diff.$set, step: nextStep, historicalLocations: Buffer.from(result.historicalLocations.buffer, result.historicalLocations.byteOffset, result.historicalLocations.byteLength) },
+      $set: { ...diff.$set, step: nextStep, historicalLocations: result.historicalLocations.map(({ playerId, location }) => ({ playerId, location: Buffer.from(location.buffer, location.byteOffset, location.byteLength) })) },
       ...(Object.keys(diff.$unset).length > 0 ? { $unset: diff.$unset } : {})
     }
     const hasOutbox = !outboxIsEmpty(outbox)

@@ -43,7 +43,7 @@ export interface WorldDoc extends Doc, WorldState {
   engineId: string
   cast: CharacterDescription[]
   step: StepState
-  historicalLocations?: Uint8Array
+  historicalLocations?: Array<{ playerId: string, location: Uint8Array }>
   outbox?: Outbox
 }
 

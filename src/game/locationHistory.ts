@@ -1,257 +1,467 @@
-// Per-tick location samples of every player, packed into bytes for clients to replay
-// movement between steps. Each channel (x, y, dx, dy, speed) is quantised and then
-// encoded as runs of straight lines: a run stores its start (as a delta from where the
-// previous run ended), a slope and a length, all as zigzag varints. A player standing
-// still or walking a straight line costs one run per channel.
+// Each step's per-player movement history, recorded and packed byte for byte as AI Town's engine
+// packs it (convex/engine/historicalObject.ts), so AI Town's own client replays it unchanged.
 //
-// Layout: version(1) | ticks | firstTickTime | tick-time deltas... | players |
-//   per player: id (length + UTF-8) | firstTick | count | 5 channels of runs.
+// Semantics: per player and field, `initialValue` is the value before the step's first change and a
+// sample {time, value} is kept only when the value changes (a second change at the same time replaces
+// the sample). Unchanged fields are absent; a player with no changes gets no entry at all.
+//
+// Packed record of one player:
+//   u32le xxHash32 of the packed field configuration
+//   per field that changed, in configuration order:
+//     u8 header: field number in bits 0-3, bit 4 set when the values are run-length encoded
+//     u64le time of the first sample (ms, floored)
+//     u16le byte length, then signed varints of RLE(delta of the other sample times)
+//     u16le byte length, then signed varints of [RLE](delta of floor(value · 2^precision)) for
+//       [initialValue, ...sample values]
+// Signed varints are zigzag then 7-bit groups, low first, high bit = more (FastIntegerCompression).
+// RLE writes each run as (value, count); values use it only when that gives fewer integers.
+import { xxHash32 } from './xxhash32.ts'
 
+export interface FieldSpec { name: string, precision: number }
+export interface Sample { time: number, value: number }
+export interface History { initialValue: number, samples: Sample[] }
+/** A decoded record: the history of each field that changed, by field name. */
+export type SampleRecord = Record<string, History>
+
+export type LocationField = 'x' | 'y' | 'dx' | 'dy' | 'speed'
+export type LocationHistory = Partial<Record<LocationField, History>>
+/** One player's packed history of a step, as stored in `worlds.historicalLocations`. */
+export interface PackedLocation { playerId: string, location: Uint8Array }
+/** One player's decoded history of a step. */
+export interface PlayerTrack { playerId: string, history: LocationHistory }
+
+/** AI Town's location fields (convex/aiTown/location.ts): tiles and facing in 1/256, speed in 1/65536. */
+export const LOCATION_FIELDS: readonly FieldSpec[] = Object.freeze([
+  { name: 'x', precision: 8 },
+  { name: 'y', precision: 8 },
+  { name: 'dx', precision: 8 },
+  { name: 'dy', precision: 8 },
+  { name: 'speed', precision: 16 }
+])
+/** Version byte that leads the packed field configuration (part of what the header hash covers). */
 export const LOCATION_HISTORY_VERSION = 1
-/** Quantum of each channel: 1/100 of a tile, of a unit facing vector, of a tile per second. */
-export const LOCATION_QUANTUM = 0.01
-/** Largest error of an unpacked sample, in quanta (rounding plus line fitting). */
-export const LOCATION_MAX_ERROR_QUANTA = 2
-const FIT_TOLERANCE = 1
-const SLOPE_SCALE = 1024
+/** Coarsest quantum of the location fields (x, y, dx, dy). */
+export const LOCATION_QUANTUM = 1 / 256
+/** Values are floored to their quantum, so an unpacked value is below the truth by less than one. */
+export const LOCATION_MAX_ERROR_QUANTA = 1
 
-export const CHANNELS = ['x', 'y', 'dx', 'dy', 'speed'] as const
-export type Channel = typeof CHANNELS[number]
+const FIELD_NUMBER_LIMIT = 16
+const RLE_FLAG = 1 << 4
+/** Zigzag maps int32 values into uint32 only for |v| < 2^30; AI Town's decoder reads no wider. */
+const INT_LIMIT = 2 ** 30
+const U16_LIMIT = 1 << 16
 
-export interface PlayerTrack {
-  playerId: string
-  /** Index into `tickTimes` of this player's first sample. */
-  firstTick: number
-  x: ArrayLike<number>
-  y: ArrayLike<number>
-  dx: ArrayLike<number>
-  dy: ArrayLike<number>
-  speed: ArrayLike<number>
-}
+// ---- field configuration -------------------------------------------------------------
 
-export interface LocationHistory {
-  tickTimes: ArrayLike<number>
-  players: PlayerTrack[]
-}
-
-// ---- recording during a step ----------------------------------------------------------
-
-interface Recording {
-  playerId: string
-  firstTick: number
-  count: number
-  /** Channel-major: x[0..cap), y[0..cap), dx…, dy…, speed…. */
-  samples: Float64Array
-}
-
-export interface LocationRecorder {
-  /** Ticks the step can hold at most (sizes each player's buffer once). */
-  capacity: number
-  tickTimes: number[]
-  recordings: Map<string, Recording>
-}
-
-export function createLocationRecorder (capacity: number): LocationRecorder {
-  return { capacity: Math.max(1, capacity), tickTimes: [], recordings: new Map() }
-}
-
-export function recordTick (
-  recorder: LocationRecorder, time: number,
-  players: ReadonlyArray<{ id: string, position: { x: number, y: number }, facing: { dx: number, dy: number }, speed: number }>
-): void {
-  const tick = recorder.tickTimes.length
-  if (tick >= recorder.capacity) throw new RangeError('location history: more ticks than the recorder was sized for')
-  recorder.tickTimes.push(time)
-  const cap = recorder.capacity
-  for (const p of players) {
-    let rec = recorder.recordings.get(p.id)
-    if (rec === undefined || rec.firstTick + rec.count !== tick) {
-      // New player, or (never with fresh ids) one that vanished and came back: start over.
-      rec = { playerId: p.id, firstTick: tick, count: 0, samples: new Float64Array(cap * 5) }
-      recorder.recordings.set(p.id, rec)
+/** version u8, then per field: name length u8, UTF-8 name, precision u8. */
+export function packFieldConfig (fields: readonly FieldSpec[]): Uint8Array {
+  if (fields.length >= FIELD_NUMBER_LIMIT) throw new RangeError(`location history: at most ${FIELD_NUMBER_LIMIT - 1} fields`)
+  const encoder = new TextEncoder()
+  const parts: number[] = [LOCATION_HISTORY_VERSION]
+  for (const field of fields) {
+    const name = encoder.encode(field.name)
+    if (name.length > 255) throw new RangeError(`location history: field name too long: ${field.name}`)
+    if (!Number.isInteger(field.precision) || field.precision < 0 || field.precision > 30) {
+      throw new RangeError(`location history: bad precision ${field.precision} for ${field.name}`)
     }
-    const i = rec.count++
-    const s = rec.samples
-    s[i] = p.position.x
-    s[cap + i] = p.position.y
-    s[2 * cap + i] = p.facing.dx
-    s[3 * cap + i] = p.facing.dy
-    s[4 * cap + i] = p.speed
+    parts.push(name.length, ...name, field.precision)
   }
+  return Uint8Array.from(parts)
 }
 
-export function recordedHistory (recorder: LocationRecorder): LocationHistory {
-  const cap = recorder.capacity
-  const players: PlayerTrack[] = []
-  for (const rec of recorder.recordings.values()) {
-    const channel = (k: number): Float64Array => rec.samples.subarray(k * cap, k * cap + rec.count)
-    players.push({ playerId: rec.playerId, firstTick: rec.firstTick, x: channel(0), y: channel(1), dx: channel(2), dy: channel(3), speed: channel(4) })
-  }
-  return { tickTimes: recorder.tickTimes, players }
+export function fieldConfigHash (fields: readonly FieldSpec[]): number {
+  return xxHash32(packFieldConfig(fields))
 }
+
+/** 0x0805f2bb: the header of every packed location record. */
+export const LOCATION_CONFIG_HASH = fieldConfigHash(LOCATION_FIELDS)
 
 // ---- bytes ----------------------------------------------------------------------------
 
-class ByteWriter {
-  bytes = new Uint8Array(1024)
+class PackWriter {
+  bytes: Uint8Array
   length = 0
-  private grow (extra: number): void {
+  constructor (size: number) { this.bytes = new Uint8Array(size) }
+
+  ensure (extra: number): void {
     if (this.length + extra <= this.bytes.length) return
     const next = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra))
     next.set(this.bytes.subarray(0, this.length))
     this.bytes = next
   }
 
-  /** Unsigned varint; arithmetic rather than bit ops so values above 2^32 (timestamps) work. */
-  varint (value: number): void {
-    this.grow(8)
-    let v = value
-    while (v >= 0x80) {
-      this.bytes[this.length++] = (v % 0x80) | 0x80
-      v = Math.floor(v / 0x80)
-    }
+  u8 (v: number): void {
+    this.ensure(1)
     this.bytes[this.length++] = v
   }
 
-  zigzag (value: number): void {
-    this.varint(value >= 0 ? value * 2 : -value * 2 - 1)
+  u32 (v: number): void {
+    this.ensure(4)
+    const b = this.bytes
+    b[this.length++] = v & 0xff
+    b[this.length++] = (v >>> 8) & 0xff
+    b[this.length++] = (v >>> 16) & 0xff
+    b[this.length++] = (v >>> 24) & 0xff
   }
 
-  raw (data: Uint8Array): void {
-    this.grow(data.length)
-    this.bytes.set(data, this.length)
-    this.length += data.length
+  /** Times are ms since the epoch: past 2^32, so split by arithmetic rather than BigInt. */
+  u64 (v: number): void {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`location history: bad sample time ${v}`)
+    this.u32(v % 0x100000000)
+    this.u32(Math.floor(v / 0x100000000))
   }
 
-  finish (): Uint8Array {
-    return this.bytes.slice(0, this.length)
+  /** Leaves room for a u16le length, to be filled in by `endLength`. */
+  beginLength (): number {
+    this.ensure(2)
+    this.length += 2
+    return this.length
+  }
+
+  endLength (start: number): void {
+    const n = this.length - start
+    if (n >= U16_LIMIT) throw new RangeError(`location history: compressed field too long (${n} bytes)`)
+    this.bytes[start - 2] = n & 0xff
+    this.bytes[start - 1] = n >>> 8
+  }
+
+  signed (v: number): void {
+    if (!(v > -INT_LIMIT && v < INT_LIMIT)) throw new RangeError(`location history: value out of range: ${v}`)
+    this.ensure(5)
+    let u = ((v << 1) ^ (v >> 31)) >>> 0
+    while (u >= 0x80) {
+      this.bytes[this.length++] = (u & 0x7f) | 0x80
+      u >>>= 7
+    }
+    this.bytes[this.length++] = u
+  }
+
+  /** Writes `count` integers from `ints`, as they are or as (value, count) runs. */
+  integers (ints: Float64Array, count: number, runLength: boolean): void {
+    if (!runLength) {
+      for (let i = 0; i < count; i++) this.signed(ints[i])
+      return
+    }
+    let i = 0
+    while (i < count) {
+      const v = ints[i]
+      let j = i + 1
+      while (j < count && ints[j] === v) j++
+      this.signed(v)
+      this.signed(j - i)
+      i = j
+    }
   }
 }
 
-class ByteReader {
+function runCount (ints: Float64Array, count: number): number {
+  let runs = count > 0 ? 1 : 0
+  for (let i = 1; i < count; i++) if (ints[i] !== ints[i - 1]) runs++
+  return runs
+}
+
+/** Working memory of one pack: the output and one integer buffer, grown as needed. */
+interface Packer {
+  out: PackWriter
+  ints: Float64Array
+}
+
+function createPacker (): Packer {
+  return { out: new PackWriter(1 << 14), ints: new Float64Array(1024) }
+}
+
+/**
+ * Writes one field: samples `times[from..from+count)` / `values[from..from+count)` (count ≥ 1)
+ * after `initialValue`.
+ */
+function writeField (
+  p: Packer, fieldNumber: number, precision: number, initialValue: number,
+  times: ArrayLike<number>, values: ArrayLike<number>, from: number, count: number
+): void {
+  if (p.ints.length < count + 1) p.ints = new Float64Array(Math.max(count + 1, p.ints.length * 2))
+  const ints = p.ints
+  const w = p.out
+
+  // Values first into `ints`, to choose run-length encoding before writing the header.
+  const scale = 2 ** precision
+  let previous = Math.floor(initialValue * scale)
+  ints[0] = previous
+  for (let i = 0; i < count; i++) {
+    const q = Math.floor(values[from + i] * scale)
+    ints[i + 1] = q - previous
+    previous = q
+  }
+  const useRle = 2 * runCount(ints, count + 1) < count + 1
+  w.u8(fieldNumber | (useRle ? RLE_FLAG : 0))
+
+  const firstTime = Math.floor(times[from])
+  w.u64(firstTime)
+  const timesStart = w.beginLength()
+  // Time deltas are always run-length encoded; written run by run, without a buffer.
+  let last = firstTime
+  let run = 0
+  let runValue = 0
+  for (let i = 1; i < count; i++) {
+    const time = Math.floor(times[from + i])
+    const delta = time - last
+    last = time
+    if (run > 0 && delta === runValue) { run++; continue }
+    if (run > 0) { w.signed(runValue); w.signed(run) }
+    runValue = delta
+    run = 1
+  }
+  if (run > 0) { w.signed(runValue); w.signed(run) }
+  w.endLength(timesStart)
+
+  const valuesStart = w.beginLength()
+  w.integers(ints, count + 1, useRle)
+  w.endLength(valuesStart)
+}
+
+/** Packs a decoded record (the inverse of `unpackSampleRecord`), e.g. for tests and conversions. */
+export function packSampleRecord (fields: readonly FieldSpec[], record: SampleRecord): Uint8Array {
+  const p = createPacker()
+  p.out.u32(fieldConfigHash(fields))
+  fields.forEach((field, n) => {
+    const history = record[field.name]
+    if (history === undefined || history.samples.length === 0) return
+    const times = history.samples.map((s) => s.time)
+    const values = history.samples.map((s) => s.value)
+    writeField(p, n, field.precision, history.initialValue, times, values, 0, times.length)
+  })
+  return p.out.bytes.slice(0, p.out.length)
+}
+
+// ---- decoding -------------------------------------------------------------------------
+
+class PackReader {
   offset = 0
   constructor (private readonly bytes: Uint8Array) {}
-  varint (): number {
-    let value = 0
-    let scale = 1
-    for (;;) {
-      if (this.offset >= this.bytes.length) throw new Error('location history: truncated data')
-      const b = this.bytes[this.offset++]
-      value += (b & 0x7f) * scale
-      if (b < 0x80) return value
-      scale *= 0x80
+
+  get done (): boolean { return this.offset >= this.bytes.length }
+
+  need (n: number): void {
+    if (this.offset + n > this.bytes.length) throw new Error('location history: truncated record')
+  }
+
+  u8 (): number {
+    this.need(1)
+    return this.bytes[this.offset++]
+  }
+
+  u16 (): number {
+    this.need(2)
+    const b = this.bytes
+    const v = b[this.offset] | (b[this.offset + 1] << 8)
+    this.offset += 2
+    return v
+  }
+
+  u32 (): number {
+    this.need(4)
+    const b = this.bytes
+    const o = this.offset
+    this.offset += 4
+    return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+  }
+
+  u64 (): number {
+    const low = this.u32()
+    const high = this.u32()
+    const v = high * 0x100000000 + low
+    if (!Number.isSafeInteger(v)) throw new Error('location history: sample time out of range')
+    return v
+  }
+
+  /** The signed varints of the next `length` bytes. */
+  signedRun (length: number): number[] {
+    this.need(length)
+    const end = this.offset + length
+    const out: number[] = []
+    while (this.offset < end) {
+      let u = 0
+      let shift = 0
+      for (;;) {
+        if (this.offset >= end || shift > 28) throw new Error('location history: bad varint')
+        const b = this.bytes[this.offset++]
+        u |= (b & 0x7f) << shift
+        shift += 7
+        if (b < 0x80) break
+      }
+      out.push((u >>> 1) ^ -(u & 1))
     }
-  }
-
-  zigzag (): number {
-    const v = this.varint()
-    return v % 2 === 0 ? v / 2 : -(v + 1) / 2
-  }
-
-  raw (n: number): Uint8Array {
-    if (this.offset + n > this.bytes.length) throw new Error('location history: truncated data')
-    const out = this.bytes.subarray(this.offset, this.offset + n)
-    this.offset += n
     return out
   }
 }
 
-function encodeChannel (w: ByteWriter, values: ArrayLike<number>, q: Int32Array): void {
-  const n = values.length
-  for (let i = 0; i < n; i++) q[i] = Math.round(values[i] / LOCATION_QUANTUM)
-  let previous = 0
-  let i = 0
-  while (i < n) {
-    const start = q[i]
-    // Widen the run while some integer slope keeps every sample within the tolerance.
-    let lo = -Infinity
-    let hi = Infinity
-    let end = i + 1
-    while (end < n) {
-      const m = end - i
-      const nlo = Math.max(lo, ((q[end] - start - FIT_TOLERANCE) * SLOPE_SCALE) / m)
-      const nhi = Math.min(hi, ((q[end] - start + FIT_TOLERANCE) * SLOPE_SCALE) / m)
-      if (Math.ceil(nlo) > Math.floor(nhi)) break
-      lo = nlo
-      hi = nhi
-      end++
-    }
-    let slope = 0
-    if (end - i > 1) slope = lo <= 0 && hi >= 0 ? 0 : Math.ceil(lo)
-    w.zigzag(start - previous)
-    w.zigzag(slope)
-    w.varint(end - i)
-    previous = start + Math.round((slope * (end - i - 1)) / SLOPE_SCALE)
-    i = end
-  }
-}
-
-function decodeChannel (r: ByteReader, n: number): number[] {
-  // Plain arrays: decoding happens on clients and in tests, where convenience wins.
+function expandRuns (pairs: number[]): number[] {
+  if (pairs.length % 2 !== 0) throw new Error('location history: odd run-length data')
   const out: number[] = []
-  let previous = 0
-  while (out.length < n) {
-    const start = previous + r.zigzag()
-    const slope = r.zigzag()
-    const length = r.varint()
-    if (length === 0 || out.length + length > n) throw new Error('location history: bad run length')
-    for (let m = 0; m < length; m++) out.push((start + Math.round((slope * m) / SLOPE_SCALE)) * LOCATION_QUANTUM)
-    previous = start + Math.round((slope * (length - 1)) / SLOPE_SCALE)
+  for (let i = 0; i < pairs.length; i += 2) {
+    const count = pairs[i + 1]
+    if (count < 1) throw new Error('location history: bad run length')
+    for (let j = 0; j < count; j++) out.push(pairs[i])
   }
   return out
 }
 
-export function packLocationHistory (history: LocationHistory): Uint8Array {
-  const w = new ByteWriter()
-  const encoder = new TextEncoder()
-  w.varint(LOCATION_HISTORY_VERSION)
-  const { tickTimes } = history
-  w.varint(tickTimes.length)
-  if (tickTimes.length > 0) {
-    w.varint(Math.round(tickTimes[0]))
-    for (let i = 1; i < tickTimes.length; i++) w.varint(Math.round(tickTimes[i] - tickTimes[i - 1]))
+/** Decodes one packed record; throws on another field configuration or malformed bytes. */
+export function unpackSampleRecord (fields: readonly FieldSpec[], bytes: Uint8Array | ArrayBuffer): SampleRecord {
+  const r = new PackReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))
+  const expected = fieldConfigHash(fields)
+  const hash = r.u32()
+  if (hash !== expected) throw new Error(`location history: field configuration hash ${hash.toString(16)}, expected ${expected.toString(16)}`)
+  const out: SampleRecord = {}
+  while (!r.done) {
+    const header = r.u8()
+    const field = fields[header & 0x0f]
+    if (field === undefined || (header & 0xe0) !== 0) throw new Error(`location history: bad field header ${header}`)
+    const firstTime = r.u64()
+    const times = [firstTime]
+    let time = firstTime
+    for (const delta of expandRuns(r.signedRun(r.u16()))) times.push(time += delta)
+    const encoded = r.signedRun(r.u16())
+    const deltas = (header & RLE_FLAG) !== 0 ? expandRuns(encoded) : encoded
+    if (deltas.length !== times.length + 1) throw new Error(`location history: ${times.length} times but ${deltas.length - 1} values for ${field.name}`)
+    const unit = 1 / 2 ** field.precision
+    let q = deltas[0]
+    const samples: Sample[] = []
+    for (let i = 0; i < times.length; i++) {
+      q += deltas[i + 1]
+      samples.push({ time: times[i], value: q * unit })
+    }
+    out[field.name] = { initialValue: deltas[0] * unit, samples }
   }
-  w.varint(history.players.length)
-  let scratch = new Int32Array(64)
-  for (const track of history.players) {
-    if (scratch.length < track.x.length) scratch = new Int32Array(track.x.length)
-    const id = encoder.encode(track.playerId)
-    w.varint(id.length)
-    w.raw(id)
-    w.varint(track.firstTick)
-    w.varint(track.x.length)
-    for (const channel of CHANNELS) encodeChannel(w, track[channel], scratch)
-  }
-  return w.finish()
+  return out
 }
 
-export interface UnpackedPlayerTrack extends PlayerTrack {
-  x: number[]
-  y: number[]
-  dx: number[]
-  dy: number[]
-  speed: number[]
+/** Decodes one player's record; an ArrayBuffer is accepted too, as AI Town's client holds them. */
+export function unpackLocation (bytes: Uint8Array | ArrayBuffer): LocationHistory {
+  return unpackSampleRecord(LOCATION_FIELDS, bytes) as LocationHistory
 }
 
-export function unpackLocationHistory (bytes: Uint8Array): { tickTimes: number[], players: UnpackedPlayerTrack[] } {
-  const r = new ByteReader(bytes)
-  const decoder = new TextDecoder()
-  const version = r.varint()
-  if (version !== LOCATION_HISTORY_VERSION) throw new Error(`location history: unknown version ${version}`)
-  const ticks = r.varint()
-  const tickTimes: number[] = []
-  if (ticks > 0) {
-    tickTimes.push(r.varint())
-    for (let i = 1; i < ticks; i++) tickTimes.push(tickTimes[i - 1] + r.varint())
+/** Decodes a step's `historicalLocations`. */
+export function unpackLocationHistory (entries: ReadonlyArray<{ playerId: string, location: Uint8Array | ArrayBuffer }>): PlayerTrack[] {
+  return entries.map((e) => ({ playerId: e.playerId, history: unpackLocation(e.location) }))
+}
+
+// ---- recording during a step ----------------------------------------------------------
+
+const FIELDS = 5
+
+export interface PlayerRecording {
+  playerId: string
+  /** [0, 5): each field's latest value; [5, 10): its value when the step began. */
+  values: Float64Array
+  counts: Int32Array
+  /** Samples per field the buffers hold; field k's samples start at k · capacity. */
+  capacity: number
+  /** Allocated at the player's first change, so a player standing still costs no buffers. */
+  sampleTimes: Float64Array | null
+  sampleValues: Float64Array | null
+}
+
+export interface LocationRecorder {
+  /** Samples per field to allocate for a moving player: the ticks of the step. */
+  capacity: number
+  /** In first-seen order: the players at the start of the step, then those who joined. */
+  players: Map<string, PlayerRecording>
+}
+
+export interface LocatedPlayer {
+  id: string
+  position: { x: number, y: number }
+  facing: { dx: number, dy: number }
+  speed: number
+}
+
+function startRecording (recorder: LocationRecorder, p: LocatedPlayer): void {
+  const values = new Float64Array(2 * FIELDS)
+  values[0] = values[5] = p.position.x
+  values[1] = values[6] = p.position.y
+  values[2] = values[7] = p.facing.dx
+  values[3] = values[8] = p.facing.dy
+  values[4] = values[9] = p.speed
+  recorder.players.set(p.id, {
+    playerId: p.id, values, counts: new Int32Array(FIELDS), capacity: recorder.capacity, sampleTimes: null, sampleValues: null
+  })
+}
+
+/** Starts a step's recording from where the players are before its first tick. */
+export function createLocationRecorder (players: readonly LocatedPlayer[], maxTicks: number): LocationRecorder {
+  const recorder: LocationRecorder = { capacity: Math.max(1, maxTicks), players: new Map() }
+  for (const p of players) startRecording(recorder, p)
+  return recorder
+}
+
+function grow (rec: PlayerRecording): void {
+  const old = rec.capacity
+  const capacity = old * 2
+  const times = new Float64Array(FIELDS * capacity)
+  const values = new Float64Array(FIELDS * capacity)
+  for (let k = 0; k < FIELDS; k++) {
+    times.set(rec.sampleTimes!.subarray(k * old, k * old + rec.counts[k]), k * capacity)
+    values.set(rec.sampleValues!.subarray(k * old, k * old + rec.counts[k]), k * capacity)
   }
-  const count = r.varint()
-  const players: UnpackedPlayerTrack[] = []
-  for (let p = 0; p < count; p++) {
-    const playerId = decoder.decode(r.raw(r.varint()))
-    const firstTick = r.varint()
-    const n = r.varint()
-    const [x, y, dx, dy, speed] = CHANNELS.map(() => decodeChannel(r, n))
-    players.push({ playerId, firstTick, x, y, dx, dy, speed })
+  rec.capacity = capacity
+  rec.sampleTimes = times
+  rec.sampleValues = values
+}
+
+function observe (rec: PlayerRecording, k: number, value: number, time: number): void {
+  if (rec.values[k] === value) return
+  rec.values[k] = value
+  if (rec.sampleTimes === null) {
+    rec.sampleTimes = new Float64Array(FIELDS * rec.capacity)
+    rec.sampleValues = new Float64Array(FIELDS * rec.capacity)
   }
-  return { tickTimes, players }
+  const n = rec.counts[k]
+  if (n > 0) {
+    const at = k * rec.capacity + n - 1
+    const last = rec.sampleTimes[at]
+    if (time < last) throw new RangeError(`location history: time moved backwards (${time} < ${last})`)
+    if (time === last) { rec.sampleValues![at] = value; return }
+  }
+  if (n === rec.capacity) grow(rec)
+  const at = k * rec.capacity + n
+  rec.sampleTimes![at] = time
+  rec.sampleValues![at] = value
+  rec.counts[k] = n + 1
+}
+
+/** Records every player's location at the end of a tick; a player seen for the first time only starts its record. */
+export function recordTick (recorder: LocationRecorder, time: number, players: readonly LocatedPlayer[]): void {
+  for (const p of players) {
+    const rec = recorder.players.get(p.id)
+    if (rec === undefined) { startRecording(recorder, p); continue }
+    observe(rec, 0, p.position.x, time)
+    observe(rec, 1, p.position.y, time)
+    observe(rec, 2, p.facing.dx, time)
+    observe(rec, 3, p.facing.dy, time)
+    observe(rec, 4, p.speed, time)
+  }
+}
+
+/** The step's `historicalLocations`: one packed record per player whose location changed. */
+export function packLocationHistory (recorder: LocationRecorder): PackedLocation[] {
+  const p = createPacker()
+  const out: PackedLocation[] = []
+  for (const rec of recorder.players.values()) {
+    if (rec.sampleTimes === null) continue
+    p.out.length = 0
+    p.out.u32(LOCATION_CONFIG_HASH)
+    try {
+      for (let k = 0; k < FIELDS; k++) {
+        const count = rec.counts[k]
+        if (count === 0) continue
+        writeField(p, k, LOCATION_FIELDS[k].precision, rec.values[FIELDS + k], rec.sampleTimes, rec.sampleValues!, k * rec.capacity, count)
+      }
+    } catch (err) {
+      // A non-finite or far-off location (a bug elsewhere) costs that player its glide, never the step.
+      if (err instanceof RangeError) continue
+      throw err
+    }
+    out.push({ playerId: rec.playerId, location: p.out.bytes.slice(0, p.out.length) })
+  }
+  return out
 }

@@ -7,7 +7,7 @@ import { applyInput } from './inputs.ts'
 import { tickPlayers } from './players.ts'
 import { tickConversations } from './conversations.ts'
 import { tickAgents } from './agents.ts'
-import { createLocationRecorder, packLocationHistory, recordTick, recordedHistory } from './locationHistory.ts'
+import { createLocationRecorder, packLocationHistory, recordTick } from './locationHistory.ts'
 import { DEFAULT_MAX_ROUTE_SEARCHES_PER_STEP, MAX_TICKS_PER_STEP, TICK_MS } from './constants.ts'
 
 export interface StepContext {
@@ -48,7 +48,7 @@ export function simulateStep (ctx: StepContext, inputs: StepInput[], opts: StepO
   const pending = [...inputs].sort((a, b) => a.number - b.number)
   const results: Array<{ number: number, returnValue: InputReturnValue }> = []
   const expectedTicks = Math.min(maxTicks, Math.max(0, Math.floor((opts.to - opts.from) / tickMs)))
-  const recorder = createLocationRecorder(expectedTicks)
+  const recorder = createLocationRecorder(world.players, expectedTicks)
   let next = 0
   let ticks = 0
   let time = opts.from
@@ -81,7 +81,7 @@ export function simulateStep (ctx: StepContext, inputs: StepInput[], opts: StepO
     currentTime: time,
     ...game.out,
     operations,
-    historicalLocations: packLocationHistory(recordedHistory(recorder)),
+    historicalLocations: packLocationHistory(recorder),
     stats: {
       ticks,
       routeSearches: game.routes.searches,

@@ -210,6 +210,7 @@ export interface StepResult extends StepOutput {
   results: Array<{ number: number, returnValue: InputReturnValue }>
   /** Time of the last tick; equals `from` when the interval held no whole tick. */
   currentTime: number
-  historicalLocations: Uint8Array
+  /** AI Town's packed per-player history of the step (see locationHistory.ts); players who never moved are absent. */
+  historicalLocations: Array<{ playerId: string, location: Uint8Array }>
   stats: StepStats
 }

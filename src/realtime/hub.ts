@@ -1,24 +1,33 @@
 // Live subscriptions: one computation per distinct (function, args[, caller]), re-run when the change feed
-// reports a change that can affect it, coalesced, versioned, and sent to every subscriber. Slow clients are
-// skipped ahead to the newest value; a client whose buffer stays over the hard limit is closed.
+// reports a change that can affect it, coalesced and versioned. The value is encoded once (Convex's JSON
+// encoding) for every subscriber of every protocol; each client gets all of its changed queries of one
+// change as one batch (one Transition in the Convex protocol). Slow clients are skipped ahead to the newest
+// value; a client whose buffer stays over the hard limit is closed.
 import { createHash } from 'node:crypto'
 import type { Caller } from '../api/auth.ts'
 import type { FunctionContext, FunctionDef, FunctionRegistry } from '../api/registry.ts'
+import { convexToJson } from '../api/convexJson.ts'
 import type { ChangeEvent, ChangeFeed } from '../store/types.ts'
 import type { CollectionName } from '../store/collections.ts'
 
-/** A frame, or a text frame in two parts: a per-client head and a body encoded once for every subscriber. */
-export type OutgoingFrame = string | Buffer | readonly [string, Buffer]
+/** A query failure as clients are told it (4xx messages as they are; 5xx hidden). */
+export interface QueryError { statusCode: number, code: string, message: string }
+
+/** One subscription's new state: its value as encoded JSON bytes, or its error. */
+export type HubUpdate =
+  | { subId: string, version: number, ok: true, json: Buffer }
+  | { subId: string, version: number, ok: false, error: QueryError }
 
 export interface HubClient {
   readonly id: number
-  readonly caller: Caller
-  send: (data: OutgoingFrame) => void
+  caller: Caller
+  /** The updates of one change (or one drain), to send as one message where the protocol can. */
+  push: (updates: HubUpdate[]) => void
   bufferedAmount: () => number
   close: (code: number, reason: string) => void
 }
 
-interface Member { client: HubClient, subId: string, sentVersion: number, pending: boolean }
+interface Member { client: HubClient, subId: string, sentVersion: number, pending: boolean, joining: boolean }
 
 interface Group {
   key: string
@@ -27,7 +36,9 @@ interface Group {
   caller: Caller
   members: Map<string, Member>
   version: number
-  frame: ((subId: string) => OutgoingFrame) | null
+  value: unknown
+  json: Buffer | null
+  error: QueryError | null
   hash: string
   dirty: boolean
   computing: Promise<void> | null
@@ -50,22 +61,15 @@ export interface HubOptions {
 
 const WATCHED = 'world:worldState'
 
-function encodeValueFrame (def: FunctionDef, version: number, value: unknown): (subId: string) => OutgoingFrame {
-  if (def.binary === true) {
-    const { data, ...meta } = value as { data: Uint8Array }
-    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-    return (subId) => {
-      const header = Buffer.from(JSON.stringify({ type: 'value', id: subId, version, ...meta }))
-      const length = Buffer.alloc(4)
-      length.writeUInt32BE(header.length)
-      return Buffer.concat([length, header, bytes])
-    }
-  }
-  // The value is serialised and encoded once per change, whatever the number of subscribers; each client
-  // only gets its own small head: {"type":"value","id":"<its id>" + the shared ,"version":…,"value":…}.
-  const body = Buffer.from(`,"version":${version},"value":${JSON.stringify(value ?? null)}}`)
-  return (subId) => [`{"type":"value","id":${JSON.stringify(subId)}`, body] as const
+export function queryError (err: unknown): QueryError {
+  const e = err as { statusCode?: unknown, code?: unknown, message?: unknown }
+  const statusCode = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
+  if (statusCode === 500) return { statusCode, code: 'TOWNHALL_ERR_INTERNAL', message: 'Something went wrong on our side; the error has been logged.' }
+  return { statusCode, code: typeof e.code === 'string' ? e.code : 'TOWNHALL_ERR_BAD_REQUEST', message: String(e.message) }
 }
+
+const groupKey = (path: string, args: unknown, caller: Caller | null): string =>
+  `${path}|${JSON.stringify(args)}${caller !== null ? `|${JSON.stringify(caller)}` : ''}`
 
 export class RealtimeHub {
   readonly #o: Required<Omit<HubOptions, 'registry' | 'feed' | 'context' | 'log' | 'watchers'>> & Pick<HubOptions, 'registry' | 'feed' | 'context' | 'log' | 'watchers'>
@@ -75,6 +79,7 @@ export class RealtimeHub {
   #flushTimer: NodeJS.Timeout | null = null
   #drainTimer: NodeJS.Timeout | null = null
   #closed = false
+  #lastClientId = 0
 
   constructor (options: HubOptions) {
     this.#o = { coalesceMs: 5, softLimitBytes: 1 << 20, hardLimitBytes: 16 << 20, ...options }
@@ -88,38 +93,46 @@ export class RealtimeHub {
     this.#drainTimer.unref()
   }
 
+  /** Ids for hub clients of every protocol, unique in this process. */
+  newClientId (): number {
+    return ++this.#lastClientId
+  }
+
   get stats (): { groups: number, subscriptions: number, clients: number } {
     let subscriptions = 0
     for (const g of this.#groups.values()) subscriptions += g.members.size
     return { groups: this.#groups.size, subscriptions, clients: this.#byClient.size }
   }
 
-  /** Subscribes; resolves once the current value has been sent (throws a 4xx error for a bad call). */
-  async subscribe (client: HubClient, subId: string, path: unknown, args: unknown): Promise<void> {
+  /**
+   * Subscribes and resolves with the current value, for the caller to send (so that several subscriptions
+   * can go out together). Throws a 4xx error for a bad call, or the query's own error.
+   */
+  async subscribe (client: HubClient, subId: string, path: unknown, args: unknown): Promise<HubUpdate & { ok: true }> {
     const ctx = this.#o.context(client.caller)
     const resolved = this.#o.registry.resolve(path, 'query', args, ctx)
     this.unsubscribe(client, subId)
-    const key = `${resolved.def.path}|${JSON.stringify(resolved.args)}${resolved.def.perCaller === true ? `|${JSON.stringify(client.caller)}` : ''}`
+    const key = groupKey(resolved.def.path, resolved.args, resolved.def.perCaller === true ? client.caller : null)
     let group = this.#groups.get(key)
     if (group === undefined) {
-      group = { key, def: resolved.def, args: resolved.args, caller: client.caller, members: new Map(), version: 0, frame: null, hash: '', dirty: true, computing: null }
+      group = { key, def: resolved.def, args: resolved.args, caller: client.caller, members: new Map(), version: 0, value: undefined, json: null, error: null, hash: '', dirty: true, computing: null }
       this.#groups.set(key, group)
     }
-    const member: Member = { client, subId, sentVersion: 0, pending: false }
+    const member: Member = { client, subId, sentVersion: 0, pending: false, joining: true }
     group.members.set(`${client.id}:${subId}`, member)
     let subs = this.#byClient.get(client.id)
     if (subs === undefined) this.#byClient.set(client.id, subs = new Map())
     subs.set(subId, group)
     if (group.def.path === WATCHED) this.#o.watchers?.join((group.args as { worldId: string }).worldId, client.id)
-    if (group.frame === null || group.dirty) {
-      try {
-        await this.#compute(group)
-      } catch (err) {
-        this.unsubscribe(client, subId)
-        throw err
-      }
+    if (group.version === 0 || group.dirty || group.computing !== null) await this.#refresh([group])
+    member.joining = false
+    if (group.json === null) {
+      const error = group.error
+      this.unsubscribe(client, subId)
+      throw Object.assign(new Error(error?.message ?? 'query failed'), error)
     }
-    this.#sendTo(group, member)
+    member.sentVersion = group.version
+    return { subId, version: group.version, ok: true, json: group.json }
   }
 
   unsubscribe (client: HubClient, subId: string): void {
@@ -146,9 +159,7 @@ export class RealtimeHub {
       group.dirty = true
       any = true
     }
-    if (any && this.#flushTimer === null && !this.#closed) {
-      this.#flushTimer = setTimeout(() => { this.#flushTimer = null; this.#flush() }, this.#o.coalesceMs)
-    }
+    if (any) this.#schedule()
   }
 
   #onChange (event: ChangeEvent): void {
@@ -159,18 +170,35 @@ export class RealtimeHub {
       group.dirty = true
       any = true
     }
-    if (any && this.#flushTimer === null && !this.#closed) {
-      this.#flushTimer = setTimeout(() => { this.#flushTimer = null; this.#flush() }, this.#o.coalesceMs)
-    }
+    if (any) this.#schedule()
   }
 
-  #flush (): void {
-    for (const group of this.#groups.values()) {
-      if (!group.dirty || group.computing !== null) continue
-      this.#compute(group).then(() => { this.#broadcast(group) }, (err: unknown) => {
-        this.#o.log.warn({ err, path: group.def.path }, 'subscription query failed')
-      })
+  #schedule (): void {
+    if (this.#flushTimer !== null || this.#closed) return
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = null
+      const dirty = [...this.#groups.values()].filter((g) => g.dirty && g.computing === null)
+      if (dirty.length > 0) {
+        this.#refresh(dirty).catch((err: unknown) => { this.#o.log.warn({ err }, 'subscription refresh failed') })
+      }
+    }, this.#o.coalesceMs)
+  }
+
+  /** Recomputes groups, then their companions, then sends each client its changes as one batch. */
+  async #refresh (groups: Group[]): Promise<void> {
+    const before = new Map(groups.map((g) => [g, { version: g.version, value: g.value }]))
+    await Promise.all(groups.map(async (g) => { await this.#compute(g) }))
+    const companions = new Set<Group>()
+    for (const g of groups) {
+      const companion = g.def.companion
+      const was = before.get(g)!
+      if (companion === undefined || g.version === was.version || g.error !== null) continue
+      const other = this.#groups.get(groupKey(companion.path, g.args, null))
+      if (other !== undefined && !groups.includes(other) && companion.when(was.value, g.value)) companions.add(other)
     }
+    for (const c of companions) c.dirty = true
+    await Promise.all([...companions].map(async (c) => { await this.#compute(c) }))
+    this.#deliver([...groups, ...companions])
   }
 
   /** Recomputes one group; computations of a group never overlap, so versions only grow. */
@@ -178,48 +206,82 @@ export class RealtimeHub {
     if (group.computing !== null) return await group.computing
     group.dirty = false
     group.computing = (async () => {
-      const value = await group.def.handler(this.#o.context(group.caller), group.args as never)
-      const hash = group.def.binary === true
-        ? createHash('sha1').update(JSON.stringify({ ...(value as object), data: undefined })).update((value as { data: Uint8Array }).data).digest('hex')
-        : createHash('sha1').update(JSON.stringify(value ?? null)).digest('hex')
-      if (hash !== group.hash || group.frame === null) {
-        group.hash = hash
-        group.version++
-        group.frame = encodeValueFrame(group.def, group.version, value)
+      try {
+        const value = await group.def.handler(this.#o.context(group.caller), group.args as never)
+        const json = Buffer.from(JSON.stringify(convexToJson(value ?? null)))
+        const hash = createHash('sha1').update(json).digest('hex')
+        if (hash !== group.hash || group.json === null) {
+          group.hash = hash
+          group.version++
+          group.value = value
+          group.json = json
+          group.error = null
+        }
+      } catch (err) {
+        const error = queryError(err)
+        if (error.statusCode === 500) this.#o.log.warn({ err, path: group.def.path }, 'subscription query failed')
+        const hash = `error:${error.code}:${error.message}`
+        if (hash !== group.hash) {
+          group.hash = hash
+          group.version++
+          group.value = undefined
+          group.json = null
+          group.error = error
+        }
       }
     })().finally(() => { group.computing = null })
     await group.computing
     // A change that arrived while computing is picked up by the next flush.
-    if (group.dirty && this.#flushTimer === null && !this.#closed) {
-      this.#flushTimer = setTimeout(() => { this.#flushTimer = null; this.#flush() }, this.#o.coalesceMs)
+    if (group.dirty) this.#schedule()
+  }
+
+  #update (group: Group, member: Member): HubUpdate {
+    member.pending = false
+    member.sentVersion = group.version
+    return group.json !== null
+      ? { subId: member.subId, version: group.version, ok: true, json: group.json }
+      : { subId: member.subId, version: group.version, ok: false, error: group.error! }
+  }
+
+  /** Sends every member of these groups what it has not seen yet: one batch per client. */
+  #deliver (groups: Iterable<Group>): void {
+    const batches = new Map<number, { client: HubClient, members: Array<[Group, Member]> }>()
+    for (const group of groups) {
+      for (const member of group.members.values()) {
+        if (member.joining || member.sentVersion >= group.version) continue
+        let batch = batches.get(member.client.id)
+        if (batch === undefined) batches.set(member.client.id, batch = { client: member.client, members: [] })
+        batch.members.push([group, member])
+      }
     }
+    for (const { client, members } of batches.values()) this.#send(client, members)
   }
 
-  #broadcast (group: Group): void {
-    for (const member of group.members.values()) this.#sendTo(group, member)
-  }
-
-  #sendTo (group: Group, member: Member): void {
-    if (group.frame === null || member.sentVersion >= group.version) return
-    const buffered = member.client.bufferedAmount()
+  #send (client: HubClient, members: Array<[Group, Member]>): void {
+    const buffered = client.bufferedAmount()
     if (buffered > this.#o.hardLimitBytes) {
-      member.client.close(1013, 'too slow: the send buffer is over its limit')
+      client.close(1013, 'too slow: the send buffer is over its limit')
       return
     }
     if (buffered > this.#o.softLimitBytes) {
-      // Skip ahead: this client gets the newest value once its buffer drains, never a backlog.
-      member.pending = true
+      // Skip ahead: this client gets the newest values once its buffer drains, never a backlog.
+      for (const [, member] of members) member.pending = true
       return
     }
-    member.pending = false
-    member.sentVersion = group.version
-    member.client.send(group.frame(member.subId))
+    client.push(members.map(([group, member]) => this.#update(group, member)))
   }
 
   #drain (): void {
+    const batches = new Map<number, { client: HubClient, members: Array<[Group, Member]> }>()
     for (const group of this.#groups.values()) {
-      for (const member of group.members.values()) if (member.pending) this.#sendTo(group, member)
+      for (const member of group.members.values()) {
+        if (!member.pending || member.sentVersion >= group.version) continue
+        let batch = batches.get(member.client.id)
+        if (batch === undefined) batches.set(member.client.id, batch = { client: member.client, members: [] })
+        batch.members.push([group, member])
+      }
     }
+    for (const { client, members } of batches.values()) this.#send(client, members)
   }
 
   async close (): Promise<void> {

@@ -1,31 +1,26 @@
 // One client frame over /api/ws: parse, check, run, answer. Every problem becomes an error frame;
 // the connection and the server carry on.
 import type { FastifyError, FastifyInstance } from 'fastify'
-import { httpValue } from '../api/http.ts'
-import type { HubClient } from './hub.ts'
+import { convexToJson } from '../api/convexJson.ts'
+import type { HubClient, HubUpdate } from './hub.ts'
+import { MAX_FRAMES_PER_SECOND, frameAllowed } from './frameLimit.ts'
 
-const MAX_FRAMES_PER_SECOND = 100
-
-interface Bucket { tokens: number, at: number }
-const buckets = new WeakMap<HubClient, Bucket>()
-
-function allowed (client: HubClient): boolean {
-  const now = Date.now()
-  const bucket = buckets.get(client) ?? { tokens: MAX_FRAMES_PER_SECOND * 2, at: now }
-  bucket.tokens = Math.min(MAX_FRAMES_PER_SECOND * 2, bucket.tokens + ((now - bucket.at) / 1000) * MAX_FRAMES_PER_SECOND)
-  bucket.at = now
-  buckets.set(client, bucket)
-  if (bucket.tokens < 1) return false
-  bucket.tokens -= 1
-  return true
-}
+/** A /api/ws client: the hub's view of it, plus raw sends for answers and errors. */
+export interface WsClient extends HubClient { send: (data: string | Buffer) => void }
 
 function errorFrame (id: unknown, statusCode: number, code: string, message: string): string {
   return JSON.stringify({ type: 'error', ...(typeof id === 'string' ? { id } : {}), statusCode, code, message })
 }
 
-export async function handleClientFrame (fastify: FastifyInstance, client: HubClient, raw: Buffer, isBinary: boolean): Promise<void> {
-  if (!allowed(client)) {
+/** /api/ws sends each update as its own frame: a small per-client head and the value encoded once for all. */
+export function valueFrame (update: HubUpdate): Buffer | string {
+  if (!update.ok) return errorFrame(update.subId, update.error.statusCode, update.error.code, update.error.message)
+  return Buffer.concat([Buffer.from(`{"type":"value","id":${JSON.stringify(update.subId)},"version":${update.version},"value":`), update.json, CLOSE_BRACE])
+}
+const CLOSE_BRACE = Buffer.from('}')
+
+export async function handleClientFrame (fastify: FastifyInstance, client: WsClient, raw: Buffer, isBinary: boolean): Promise<void> {
+  if (!frameAllowed(client)) {
     client.send(errorFrame(undefined, 429, 'TOWNHALL_ERR_RATE_LIMITED', `more than ${MAX_FRAMES_PER_SECOND} frames per second: slow down`))
     return
   }
@@ -56,7 +51,7 @@ export async function handleClientFrame (fastify: FastifyInstance, client: HubCl
   try {
     switch (type) {
       case 'subscribe':
-        await fastify.realtime.subscribe(client, id, path, args)
+        client.push([await fastify.realtime.subscribe(client, id, path, args)])
         return
       case 'unsubscribe':
         fastify.realtime.unsubscribe(client, id)
@@ -66,8 +61,8 @@ export async function handleClientFrame (fastify: FastifyInstance, client: HubCl
       case 'action': {
         const ctx = fastify.functionContext(client.caller)
         const resolved = fastify.api.resolve(path, type, args, ctx)
-        const value = httpValue(resolved.def, await resolved.def.handler(ctx, resolved.args as never))
-        client.send(JSON.stringify({ type: 'result', id, value: value ?? null }))
+        const value = await resolved.def.handler(ctx, resolved.args as never)
+        client.send(JSON.stringify({ type: 'result', id, value: convexToJson(value ?? null) }))
         return
       }
       default:

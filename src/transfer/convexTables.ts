@@ -4,6 +4,7 @@
 import { Type, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { createRng } from '../game/index.ts'
+import { unpackLocation } from '../game/locationHistory.ts'
 import type { Agent, CharacterDescription, Conversation, PathComponent, Pathfinding, Player } from '../game/index.ts'
 import type { CollectionName } from '../store/collections.ts'
 import type { Doc } from '../store/types.ts'
@@ -238,6 +239,25 @@ function keyed<T extends { id: string }> (items: T[]): Record<string, T> {
   return Object.fromEntries(items.map((item) => [item.id, item]))
 }
 
+/** AI Town's packed history is our own format: kept when every record decodes, else null. */
+function packedLocationsOf (raw: unknown): Array<{ playerId: string, location: Buffer }> | null {
+  if (!Array.isArray(raw)) return null
+  const out: Array<{ playerId: string, location: Buffer }> = []
+  for (const entry of raw as unknown[]) {
+    if (entry === null || typeof entry !== 'object') return null
+    const { playerId, location } = entry as Record<string, unknown>
+    const bytes = bytesField(location)
+    if (typeof playerId !== 'string' || bytes === null) return null
+    try {
+      unpackLocation(bytes)
+    } catch {
+      return null
+    }
+    out.push({ playerId, location: bytes })
+  }
+  return out
+}
+
 function mapWorld (doc: ConvexDoc, ctx: MapContext): Mapped {
   const status = ctx.statusByWorld.get(doc._id)
   if (status === undefined) return { skip: 'no worldStatus row names this world' }
@@ -255,7 +275,8 @@ function mapWorld (doc: ConvexDoc, ctx: MapContext): Mapped {
   for (const a of rawAgents) { const e = check.agent(a); if (e !== null) return { skip: `agent ${String(a.id)}: ${e}` } }
   for (const c of rawConversations) { const e = check.conversation(c); if (e !== null) return { skip: `conversation ${String(c.id)}: ${e}` } }
   if (rawAgents.some((a) => a.inProgressOperation !== undefined)) ctx.note('agents\' in-flight operations were dropped (the Convex actions running them are gone); those agents start a new one on the first step')
-  if (doc.historicalLocations !== undefined) ctx.note('worlds.historicalLocations (the last step\'s movement, in AI Town\'s packing) was not carried over; the engine writes its own on its first step')
+  const historicalLocations = doc.historicalLocations === undefined ? undefined : packedLocationsOf(doc.historicalLocations)
+  if (historicalLocations === null) ctx.note('worlds.historicalLocations (the last step\'s movement) was not carried over: not a list of {playerId, location} records packed for AI Town\'s location fields; the engine writes its own on its first step')
   // The cast agents are created from: the world's agents, described as AI Town described them.
   const players = ctx.playerDescriptions.get(doc._id)
   const agents = ctx.agentDescriptions.get(doc._id)
@@ -274,6 +295,7 @@ function mapWorld (doc: ConvexDoc, ctx: MapContext): Mapped {
       players: keyed(rawPlayers.map((p) => convertPlayer(p, currentTime))),
       agents: keyed(rawAgents.map(convertAgent)),
       conversations: keyed(rawConversations.map(convertConversation)),
+      ...(historicalLocations != null ? { historicalLocations } : {}),
       engineId: status.engineId,
       cast,
       step: {

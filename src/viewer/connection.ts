@@ -1,30 +1,14 @@
-// The viewer's one WebSocket to /api/ws: live subscriptions, mutations and queries, binary
-// location frames, and reconnection with backoff that subscribes everything again.
+// The viewer's one WebSocket to /api/ws: live subscriptions, mutations and queries (values in Convex's
+// JSON encoding, bytes included), and reconnection with backoff that subscribes everything again.
+import { jsonToConvex } from '../api/convexJson.ts'
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting'
-
-/** A binary `world:locations` value: the frame's JSON header plus the packed history bytes. */
-export interface LocationsFrame {
-  worldId: string
-  step: number
-  from: number
-  to: number
-  data: Uint8Array
-}
 
 interface Subscription { path: string, args: unknown, onValue: (value: any) => void, version: number }
 interface Pending { resolve: (value: any) => void, reject: (err: Error) => void }
 
 const MIN_BACKOFF_MS = 500
 const MAX_BACKOFF_MS = 15_000
-
-/** Splits a binary frame: 4-byte big-endian header length, UTF-8 JSON header, then payload. */
-export function parseBinaryFrame (buffer: ArrayBuffer): { header: any, payload: Uint8Array } {
-  const view = new DataView(buffer)
-  const n = view.getUint32(0, false)
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, n)))
-  return { header, payload: new Uint8Array(buffer, 4 + n) }
-}
 
 export class Connection {
   status: ConnectionStatus = 'connecting'
@@ -90,7 +74,6 @@ export class Connection {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
     if (this.token !== null) url.searchParams.set('token', this.token)
     const socket = new WebSocket(url)
-    socket.binaryType = 'arraybuffer'
     this.socket = socket
     let opened = false
 
@@ -117,19 +100,16 @@ export class Connection {
     }
   }
 
-  private receive (data: string | ArrayBuffer): void {
-    if (typeof data !== 'string') {
-      const { header, payload } = parseBinaryFrame(data)
-      this.deliver(header.id, header.version, { worldId: header.worldId, step: header.step, from: header.from, to: header.to, data: payload })
-      return
-    }
+  private receive (data: string): void {
     const frame = JSON.parse(data)
     if (frame.type === 'value') {
-      this.deliver(frame.id, frame.version, frame.value)
+      this.deliver(frame.id, frame.version, jsonToConvex(frame.value))
+    } else if (frame.type === 'error' && frame.id !== undefined && this.subscriptions.has(frame.id)) {
+      console.warn('townhall viewer:', frame.message)
     } else if (frame.type === 'result' || frame.type === 'error') {
       const pending = this.pending.get(frame.id)
       this.pending.delete(frame.id)
-      if (frame.type === 'result') pending?.resolve(frame.value)
+      if (frame.type === 'result') pending?.resolve(jsonToConvex(frame.value))
       else if (pending !== undefined) pending.reject(new Error(frame.message))
       else console.warn('townhall viewer:', frame.message)
     }

@@ -1,14 +1,18 @@
 // The live viewer: subscribes to the default world over /api/ws, draws it, and lets a human play.
 import { characterSprites } from '../game/data/characters.ts'
 import { browser, type Canvas, type Element } from './dom.ts'
-import { Connection, type LocationsFrame } from './connection.ts'
+import { Connection } from './connection.ts'
 import { Replay, StateEaser, type Pose } from './replay.ts'
 import { usageLines, type UsageValue } from './usage.ts'
 import { TILE_PX, drawScene, paintMap, type DrawnConversation, type DrawnPlayer, type Speech, type ViewerMap } from './render.ts'
 
-interface WorldPlayer { id: string, position: { x: number, y: number }, facing: { dx: number, dy: number }, activity?: { emoji?: string, until: number } }
-interface WorldConversation { id: string, isTyping?: { playerId: string }, participants: Array<{ playerId: string, status: string }> }
-interface WorldStateValue { world: { worldId: string, players: WorldPlayer[], conversations: WorldConversation[] }, engine: { engineId: string } }
+// world:worldState in AI Town's shapes (src/api/aiTownView.ts).
+interface WorldPlayer { id: string, human?: string, position: { x: number, y: number }, facing: { dx: number, dy: number }, activity?: { emoji?: string, until: number } }
+interface WorldConversation { id: string, isTyping?: { playerId: string }, participants: Array<{ playerId: string, status: { kind: string } }> }
+interface WorldStateValue {
+  world: { _id: string, players: WorldPlayer[], conversations: WorldConversation[], historicalLocations?: Array<{ playerId: string, location: Uint8Array }> }
+  engine: { _id: string, currentTime: number, lastStepTs: number }
+}
 interface Message { _id: string, conversationId: string, author: string, authorName: string, text: string }
 
 const HEARTBEAT_MS = 60_000
@@ -29,6 +33,8 @@ const state = {
   names: new Map<string, { name: string, character: string }>(),
   world: null as WorldStateValue['world'] | null,
   me: null as string | null,
+  /** Who this tab is: the token identifier world:userStatus returns, equal to its player's `human`. */
+  identity: null as string | null,
   token: sessionStorage.getItem(TOKEN_KEY),
   /** Messages per conversation, in the order conversations were first seen (oldest first). */
   messages: new Map<string, Message[]>(),
@@ -47,7 +53,10 @@ const easer = new StateEaser()
 
 const connection = new Connection(browser.location.href, (status) => {
   renderStatus()
-  if (status === 'connected') heartbeat()
+  if (status === 'connected') {
+    heartbeat()
+    ensureIdentity()
+  }
 })
 
 // ---- data --------------------------------------------------------------------------------
@@ -69,21 +78,9 @@ function watchWorld (worldId: string): void {
   state.worldSubs = [
     connection.subscribe('world:gameDescriptions', { worldId }, onDescriptions),
     connection.subscribe('world:worldState', { worldId }, onWorldState),
-    connection.subscribe('world:locations', { worldId }, (frame: LocationsFrame) => {
-      try {
-        replay.addStep(frame)
-      } catch (err) {
-        console.warn('townhall viewer: bad location history', err)
-      }
-    }),
-    connection.subscribe('world:userStatus', { worldId }, (playerId: string | null) => {
-      // Our player left the world (idle, or another tab left): the token is spent.
-      if (playerId === null && state.me !== null && state.joining === null) {
-        forgetToken()
-        connection.connect(null)
-      }
-      state.me = playerId
-      renderPanel()
+    connection.subscribe('world:userStatus', { worldId }, (identity: string | null) => {
+      state.identity = identity
+      findMe()
     }),
     connection.subscribe('world:usage', { worldId }, (usage: UsageValue) => {
       state.usage = usage
@@ -102,15 +99,30 @@ function onDescriptions (value: { worldMap: ViewerMap, playerDescriptions: Array
   renderUsage()
 }
 
+/** Our player is the one whose `human` is our identity (none before we join, or after we leave). */
+function findMe (): void {
+  const me = state.identity === null ? null : state.world?.players.find((p) => p.human === state.identity)?.id ?? null
+  if (me !== state.me) {
+    state.me = me
+    renderPanel()
+  }
+}
+
 function onWorldState (value: WorldStateValue): void {
   state.world = value.world
-  state.engineId = value.engine.engineId
+  state.engineId = value.engine._id
+  try {
+    replay.addStep(value.engine.lastStepTs, value.engine.currentTime, value.world.historicalLocations ?? [])
+  } catch (err) {
+    console.warn('townhall viewer: bad location history', err)
+  }
   easer.update(value.world.players, performance.now())
+  findMe()
   // Follow the messages of every live conversation; ended ones stay in the log.
   const live = new Set(value.world.conversations.map((c) => c.id))
   for (const c of value.world.conversations) {
     if (state.messageSubs.has(c.id)) continue
-    state.messageSubs.set(c.id, connection.subscribe('messages:listMessages', { worldId: value.world.worldId, conversationId: c.id }, (messages: Message[]) => {
+    state.messageSubs.set(c.id, connection.subscribe('messages:listMessages', { worldId: value.world._id, conversationId: c.id }, (messages: Message[]) => {
       state.messages.delete(c.id)
       state.messages.set(c.id, messages)
       trimLog()
@@ -150,7 +162,8 @@ function renderStatus (): void {
 // ---- drawing -----------------------------------------------------------------------------
 
 function poseOf (player: WorldPlayer, now: number): Pose {
-  return replay.pose(player.id) ?? easer.pose(player.id, now) ??
+  const current = { x: player.position.x, y: player.position.y, dx: player.facing.dx, dy: player.facing.dy }
+  return replay.pose(player.id, current) ?? easer.pose(player.id, now) ??
     { x: player.position.x, y: player.position.y, dx: player.facing.dx, dy: player.facing.dy }
 }
 
@@ -170,7 +183,7 @@ function frame (now: number, last: number): void {
     for (const c of world.conversations) {
       const [a, b] = c.participants.map((m) => drawn.get(m.playerId))
       if (a === undefined || b === undefined) continue
-      const participating = c.participants.every((m) => m.status === 'participating')
+      const participating = c.participants.every((m) => m.status.kind === 'participating')
       const typing = c.isTyping !== undefined ? drawn.get(c.isTyping.playerId) : undefined
       conversations.push({ a, b, participating, typing })
       const latest = state.messages.get(c.id)?.at(-1)
@@ -203,7 +216,7 @@ Object.defineProperty(globalThis, '__townhall', {
 function myConversation (): { conversation: WorldConversation, mine: string, other: string | undefined } | null {
   for (const conversation of state.world?.conversations ?? []) {
     const me = conversation.participants.find((p) => p.playerId === state.me)
-    if (me !== undefined) return { conversation, mine: me.status, other: conversation.participants.find((p) => p !== me)?.playerId }
+    if (me !== undefined) return { conversation, mine: me.status.kind, other: conversation.participants.find((p) => p !== me)?.playerId }
   }
   return null
 }
@@ -219,7 +232,7 @@ function sendInput (name: string, args: Record<string, unknown>): void {
   if (state.engineId === null || state.me === null) return
   showError('')
   connection.mutation('world:sendWorldInput', { engineId: state.engineId, name, args: { playerId: state.me, ...args } })
-    .then(({ inputId }: { inputId: string }) => { watchInput(inputId, name) })
+    .then((inputId: string) => { watchInput(inputId, name) })
     .catch((err: Error) => { showError(`${name}: ${err.message}`) })
 }
 
@@ -232,10 +245,16 @@ function watchInput (inputId: string, label = 'input', onDone: (ok: boolean) => 
   })
 }
 
-function forgetToken (): void {
-  state.token = null
-  state.me = null
-  sessionStorage.removeItem(TOKEN_KEY)
+/** This tab's identity: a token kept for the session, so a reload is the same human. */
+function ensureIdentity (): void {
+  if (state.token !== null) return
+  connection.mutation('auth:newPlayerToken', {})
+    .then(({ token }: { token: string }) => {
+      state.token = token
+      sessionStorage.setItem(TOKEN_KEY, token)
+      connection.connect(token)
+    })
+    .catch((err: Error) => { showError(`identity: ${err.message}`) })
 }
 
 function renderPanel (): void {
@@ -307,14 +326,10 @@ $('join-form').addEventListener('submit', (event) => {
   if (state.worldId === null || name === '') return
   showError('')
   connection.mutation('world:joinWorld', { worldId: state.worldId, name, character: characterSelect.value })
-    .then(({ inputId, token }: { inputId: string, token: string }) => {
-      state.token = token
+    .then((inputId: string) => {
       state.joining = inputId
-      sessionStorage.setItem(TOKEN_KEY, token)
-      connection.connect(token)
-      watchInput(inputId, 'join', (ok) => {
+      watchInput(inputId, 'join', () => {
         state.joining = null
-        if (!ok) { forgetToken(); connection.connect(null) }
         renderPanel()
       })
       renderPanel()
@@ -326,11 +341,6 @@ $('leave').addEventListener('click', () => {
   if (state.worldId === null) return
   connection.mutation('world:leaveWorld', { worldId: state.worldId })
     .catch((err: Error) => { showError(`leave: ${err.message}`) })
-    .finally(() => {
-      forgetToken()
-      connection.connect(null)
-      renderPanel()
-    })
 })
 
 canvas.addEventListener('click', (event) => {
@@ -370,7 +380,7 @@ $('chat').addEventListener('submit', (event) => {
   state.draftUuid = null
   input.value = ''
   connection.mutation('messages:writeMessage', { worldId: state.worldId, conversationId: mine.conversation.id, messageUuid, playerId: state.me, text })
-    .then(({ inputId }: { inputId: string }) => { watchInput(inputId, 'message') })
+    .then((inputId: string) => { watchInput(inputId, 'message') })
     .catch((err: Error) => { showError(`message: ${err.message}`) })
 })
 

@@ -1,42 +1,42 @@
-// Smooth movement: replays the packed per-tick location history of recent steps slightly
-// behind real time, and falls back to easing between world-state positions without it.
-import { unpackLocationHistory, type UnpackedPlayerTrack } from '../game/locationHistory.ts'
+// Smooth movement: replays the packed location history of recent steps (AI Town's format, one
+// record per player that moved) slightly behind real time, and falls back to easing between
+// world-state positions without it.
+import { unpackLocation, type History, type LocationHistory } from '../game/locationHistory.ts'
 
 export interface Pose { x: number, y: number, dx: number, dy: number }
 
 interface ReplayStep {
-  step: number
   from: number
   to: number
-  tickTimes: number[]
-  tracks: Map<string, UnpackedPlayerTrack>
+  players: Map<string, LocationHistory>
 }
 
 /** How far behind the newest step the replay clock aims to run (ms of engine time). */
 export const TARGET_LAG_MS = 1600
 const MAX_LAG_MS = 4000
 const KEEP_STEPS = 6
+/** Samples further apart than this are a jump (a snap into a conversation), not a walk: no glide. */
+export const MAX_GLIDE_GAP_MS = 50
 
 export class Replay {
   private steps: ReplayStep[] = []
   /** Engine time being shown, or null before the first step arrived. */
   clock: number | null = null
 
-  /** Adds one step's packed history (a `world:locations` value). */
-  addStep (frame: { step: number, from: number, to: number, data: Uint8Array }): void {
-    // A world that has not stepped yet has no history to show.
-    if (frame.data.length === 0) return
+  /**
+   * Adds one step: the engine's `lastStepTs` and `currentTime` and the world's `historicalLocations`.
+   * A world that has not stepped yet (no history) and steps already seen are ignored; a malformed
+   * record throws before anything is added.
+   */
+  addStep (lastStepTs: number, currentTime: number, entries: ReadonlyArray<{ playerId: string, location: Uint8Array | ArrayBuffer }> | undefined): void {
+    if (entries === undefined || currentTime <= lastStepTs) return
     const last = this.steps.at(-1)
-    if (last !== undefined && frame.step <= last.step) {
-      // A restarted engine starts counting again; anything else is a duplicate.
-      if (frame.to > last.to) this.reset()
-      else return
-    }
-    const history = unpackLocationHistory(frame.data)
-    const tracks = new Map(history.players.map((track) => [track.playerId, track]))
-    this.steps.push({ step: frame.step, from: frame.from, to: frame.to, tickTimes: history.tickTimes, tracks })
+    if (last !== undefined && currentTime <= last.to) return
+    const players = new Map<string, LocationHistory>()
+    for (const entry of entries) players.set(entry.playerId, unpackLocation(entry.location))
+    this.steps.push({ from: lastStepTs, to: currentTime, players })
     if (this.steps.length > KEEP_STEPS) this.steps.shift()
-    if (this.clock === null) this.clock = frame.from
+    if (this.clock === null) this.clock = lastStepTs
   }
 
   reset (): void {
@@ -62,39 +62,64 @@ export class Replay {
     this.clock = Math.max(this.steps[0].from, Math.min(newest.to, this.clock + elapsedMs * rate))
   }
 
-  /** Where a player is at the replay clock, or null when the history does not cover it. */
-  pose (playerId: string): Pose | null {
+  /**
+   * Where a player is at the replay clock. A field the kept steps never changed is taken from
+   * `current` (the world-state pose, as AI Town's client overlays history on the current value);
+   * null when the player did not move in the kept steps, or a field is unknown without `current`.
+   */
+  pose (playerId: string, current?: Pose): Pose | null {
     if (this.clock === null) return null
+    const records: LocationHistory[] = []
+    for (const step of this.steps) {
+      const record = step.players.get(playerId)
+      if (record !== undefined) records.push(record)
+    }
+    if (records.length === 0) return null
     const t = this.clock
-    const step = this.steps.find((s) => t >= s.from && t <= s.to) ?? this.steps.at(-1)
-    const track = step?.tracks.get(playerId)
-    if (step === undefined || track === undefined || track.x.length === 0) return null
-    return sampleTrack(track, step.tickTimes, t)
+    const x = valueAt(records.map((r) => r.x), t, true) ?? current?.x
+    const y = valueAt(records.map((r) => r.y), t, true) ?? current?.y
+    const dx = valueAt(records.map((r) => r.dx), t, false) ?? current?.dx
+    const dy = valueAt(records.map((r) => r.dy), t, false) ?? current?.dy
+    if (x === undefined || y === undefined || dx === undefined || dy === undefined) return null
+    return { x, y, dx, dy }
   }
 }
 
-/** Linear interpolation of a track's samples at time `t` (clamped to the track's ends). */
-export function sampleTrack (track: UnpackedPlayerTrack, tickTimes: number[], t: number): Pose {
-  const n = track.x.length
-  const timeOf = (i: number): number => tickTimes[track.firstTick + i]
-  let i = 0
-  if (t >= timeOf(n - 1)) i = n - 1
-  else if (t > timeOf(0)) {
-    // Binary search for the last sample at or before t.
-    let lo = 0
-    let hi = n - 1
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1
-      if (timeOf(mid) <= t) lo = mid
-      else hi = mid
+/**
+ * A field's value at time `t` from its histories of consecutive steps (undefined ones skipped):
+ * the latest sample at or before `t`, else the first history's initial value. With `glide`, moves
+ * linearly towards the next sample when it is at most MAX_GLIDE_GAP_MS away.
+ */
+export function valueAt (histories: ReadonlyArray<History | undefined>, t: number, glide: boolean): number | undefined {
+  let value: number | undefined
+  let since = -Infinity
+  for (const h of histories) {
+    if (h === undefined) continue
+    value ??= h.initialValue
+    const s = h.samples
+    if (s.length === 0) continue
+    let next = 0
+    if (s[0].time <= t) {
+      // Binary search for the last sample at or before t.
+      let lo = 0
+      let hi = s.length
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1
+        if (s[mid].time <= t) lo = mid
+        else hi = mid
+      }
+      value = s[lo].value
+      since = s[lo].time
+      next = lo + 1
     }
-    i = lo
+    if (next < s.length) {
+      const to = s[next]
+      const gap = to.time - since
+      if (glide && gap <= MAX_GLIDE_GAP_MS) value += (to.value - value) * (t - since) / gap
+      return value
+    }
   }
-  const j = Math.min(i + 1, n - 1)
-  const span = timeOf(j) - timeOf(i)
-  const f = span > 0 ? Math.max(0, Math.min(1, (t - timeOf(i)) / span)) : 0
-  const lerp = (a: number[]): number => a[i] + (a[j] - a[i]) * f
-  return { x: lerp(track.x), y: lerp(track.y), dx: track.dx[j], dy: track.dy[j] }
+  return value
 }
 
 /** Eases from the previous world-state position to the latest over one step (no history). */

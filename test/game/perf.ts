@@ -3,7 +3,7 @@
 // 1,000 agents on an open 64x48 map; an engine stand-in answers their operations
 // between steps. Prints the CPU time of each simulateStep and the size of its history.
 import { Sim, openMap, serveOperations } from './helpers.ts'
-import type { CharacterDescription } from '../../src/game/types.ts'
+import type { CharacterDescription, StepResult } from '../../src/game/types.ts'
 
 const agents = Number(process.argv[2] ?? 1000)
 const steps = Number(process.argv[3] ?? 30)
@@ -13,6 +13,7 @@ const cast: CharacterDescription[] = Array.from({ length: 8 }, (_, i) => ({
 const sim = new Sim(openMap(64, 48), 'perf', cast)
 for (let i = 0; i < agents; i++) sim.send('createAgent', { descriptionIndex: i % cast.length })
 let served = 0
+const historyBytes = (r: StepResult): number => r.historicalLocations.reduce((n, e) => n + e.location.length, 0)
 const times: number[] = []
 for (let s = 0; s < steps; s++) {
   // CPU time rather than wall time: the machine may be shared.
@@ -25,7 +26,7 @@ for (let s = 0; s < steps; s++) {
   served = serveOperations(sim, served)
   if (s % 10 === 0 || ms > 100) {
     console.log(`step ${s}: ${ms.toFixed(1)} ms, ${r.stats.routeSearches} route searches, waited ${r.stats.agentsWaitingForPath} (max ${r.stats.maxPathWaitMs} ms), ` +
-    `${r.operations.length} ops, ${sim.world.conversations.length} conversations, history ${r.historicalLocations.length} B, players ${sim.world.players.length}`)
+    `${r.operations.length} ops, ${sim.world.conversations.length} conversations, history ${historyBytes(r)} B in ${r.historicalLocations.length} records, players ${sim.world.players.length}`)
   }
 }
 // Agents spend their first minute on an activity, so the busy part starts after that.
@@ -39,5 +40,5 @@ console.log(`RESULT ${JSON.stringify({
   cpuMsBusyP95: at(0.95),
   cpuMsMax: Math.round(Math.max(...times)),
   maxPathWaitMs: Math.max(...sim.steps.map((r) => r.stats.maxPathWaitMs)),
-  maxHistoryBytes: Math.max(...sim.steps.map((r) => r.historicalLocations.length))
+  maxHistoryBytes: Math.max(...sim.steps.map(historyBytes))
 })}`)

@@ -32,15 +32,32 @@ test('inputs apply in number order once received; later ones wait for the next s
   t.same(r.results.map((x) => x.number), [1, 2, 3], 'number order; 3 waits behind 2 even though received earlier')
   t.same(r.playerDescriptions.map((d) => d.name), ['A', 'B', 'C'])
   t.same(r.results.map((x) => x.returnValue), [{ kind: 'ok', value: 'p:0' }, { kind: 'ok', value: 'p:1' }, { kind: 'ok', value: 'p:2' }])
-  const history = unpackLocationHistory(r.historicalLocations)
-  t.equal(history.tickTimes.length, 62)
-  const p0 = history.players.find((p) => p.playerId === 'p:0')!
-  const p1 = history.players.find((p) => p.playerId === 'p:1')!
-  t.equal(p0.firstTick, 6, 'A appears at the first tick at or after 100 ms (112)')
-  t.equal(p1.firstTick, 31, 'B at 512')
-  t.equal(p0.x.length, 62 - 6)
+  t.same(r.historicalLocations, [], 'players who joined and stood still have no location history')
   const r2 = simulateStep(ctx, [inputs[3]], { from: r.currentTime, to: T0 + 6000 })
   t.same(r2.results.map((x) => x.number), [4])
+})
+
+test('the step\'s location history holds the players who moved, from where they were before it', async (t) => {
+  const sim = new Sim(openMap(12, 12))
+  const walker = sim.join('Walker', 'tok1')
+  sim.join('Sitter', 'tok2')
+  sim.advance(1000)
+  const start = { ...sim.world.players.find((p) => p.id === walker)!.position }
+  const destination = { x: start.x < 6 ? start.x + 4 : start.x - 4, y: start.y }
+  sim.send('moveTo', { playerId: walker, destination })
+  sim.advance(1000)
+  const r = sim.steps.at(-1)!
+  t.same(r.historicalLocations.map((e) => e.playerId), [walker], 'only the walker has an entry')
+  const { history } = unpackLocationHistory(r.historicalLocations)[0]!
+  t.equal(history.x!.initialValue, Math.floor(start.x * 256) / 256, 'x starts where the step found the walker')
+  t.equal(history.y, undefined, 'a walk along a row never changes y')
+  const samples = history.x!.samples
+  t.ok(samples.length > 50, `a sample per tick while walking (${samples.length})`)
+  t.ok(samples.every((s, i) => i === 0 || s.time - samples[i - 1]!.time === 16), 'at tick times')
+  const now = sim.world.players.find((p) => p.id === walker)!
+  const last = samples.at(-1)!.value
+  t.ok(now.position.x - last >= 0 && now.position.x - last < 1 / 256, 'the last sample is the position the step ended at')
+  t.equal(history.speed!.samples[0]!.value, 0.75, 'speed 0.75 tiles/s once walking')
 })
 
 test('ids come from one counter: p, a, c, o', async (t) => {
@@ -54,7 +71,7 @@ test('ids come from one counter: p, a, c, o', async (t) => {
   t.equal(sim.world.nextId, 4)
 })
 
-function runTown (seed: number): { json: string, bytes: number[][], conversations: number, messages: number } {
+function runTown (seed: number): { json: string, bytes: Array<Array<Array<string | number>>>, conversations: number, messages: number } {
   const map = mapFromRows([
     '................',
     '....####........',
@@ -77,7 +94,7 @@ function runTown (seed: number): { json: string, bytes: number[][], conversation
   const archived = sim.steps.flatMap((r) => r.archivedConversations)
   return {
     json: JSON.stringify(sim.world),
-    bytes: sim.steps.map((r) => [...r.historicalLocations]),
+    bytes: sim.steps.map((r) => r.historicalLocations.map((e) => [e.playerId, ...e.location])),
     conversations: archived.length,
     messages: archived.reduce((n, c) => n + c.numMessages, 0)
   }

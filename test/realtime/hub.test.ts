@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { storeTargets } from '../helpers/stores.ts'
 import { quietLog, waitFor } from '../helpers/engine.ts'
 import { FunctionRegistry, defineFunction, type FunctionContext } from '../../src/api/registry.ts'
-import { RealtimeHub, type HubClient, type OutgoingFrame } from '../../src/realtime/hub.ts'
+import { RealtimeHub, type HubClient, type HubUpdate } from '../../src/realtime/hub.ts'
 import type { Store } from '../../src/store/types.ts'
 
 const counter = defineFunction({
@@ -19,16 +19,42 @@ const counter = defineFunction({
   handler: async (ctx, { id }) => (await ctx.store.collection('engines').findOne({ _id: id }))?.n ?? null
 })
 
+// A query whose companion re-reads a collection no change reaches it from: fresh only through the companion rule.
+const list = defineFunction({
+  path: 'test:list',
+  kind: 'query',
+  access: 'public',
+  description: 'the counter, with the label query as its companion',
+  args: Type.Object({ id: Type.String() }),
+  returns: Type.Unknown(),
+  tables: ['engines'],
+  affectedBy: (e, args) => e.id === args.id,
+  companion: { path: 'test:label', when: (before, after) => before !== after },
+  handler: async (ctx, { id }) => (await ctx.store.collection('engines').findOne({ _id: id }))?.n ?? null
+})
+const label = defineFunction({
+  path: 'test:label',
+  kind: 'query',
+  access: 'public',
+  description: 'a label no subscription wakes on its own',
+  args: Type.Object({ id: Type.String() }),
+  returns: Type.Unknown(),
+  handler: async (ctx, { id }) => (await ctx.store.collection('maps').findOne({ _id: id }))?.label ?? null
+})
+
 interface Received { id: string, version: number, value: unknown }
 
-function fakeSocket (id: number): HubClient & { frames: Received[], buffered: number, closedWith: number | null } {
+/** A client that records every update it is pushed, and how many batches they came in. */
+function fakeSocket (id: number): HubClient & { frames: Received[], batches: number, buffered: number, closedWith: number | null, take: (u: HubUpdate) => void } {
   const c = {
     id,
-    caller: { kind: 'anonymous' } as const,
+    caller: { kind: 'anonymous' } as HubClient['caller'],
     frames: [] as Received[],
+    batches: 0,
     buffered: 0,
     closedWith: null as number | null,
-    send (data: OutgoingFrame) { c.frames.push(JSON.parse(typeof data === 'string' || Buffer.isBuffer(data) ? String(data) : data[0] + String(data[1])) as Received) },
+    take (u: HubUpdate) { c.frames.push({ id: u.subId, version: u.version, value: u.ok ? JSON.parse(String(u.json)) : u.error }) },
+    push (updates: HubUpdate[]) { c.batches++; for (const u of updates) c.take(u) },
     bufferedAmount: () => c.buffered,
     close (code: number) { c.closedWith = code }
   }
@@ -37,7 +63,7 @@ function fakeSocket (id: number): HubClient & { frames: Received[], buffered: nu
 
 async function hubOn (t: { teardown: (fn: () => unknown) => void }, store: Store): Promise<RealtimeHub> {
   const feed = await store.openChangeFeed()
-  const registry = new FunctionRegistry().add(counter)
+  const registry = new FunctionRegistry().add(counter, list, label)
   const hub = new RealtimeHub({
     registry,
     feed,
@@ -45,7 +71,7 @@ async function hubOn (t: { teardown: (fn: () => unknown) => void }, store: Store
     coalesceMs: 20,
     softLimitBytes: 1000,
     hardLimitBytes: 10_000,
-    context: (caller) => ({ store, caller, adminEnabled: false, now: Date.now, log: quietLog, engine: null as never } satisfies FunctionContext)
+    context: (caller) => ({ store, caller, adminEnabled: false, now: Date.now, publicUrl: 'http://localhost', log: quietLog, engine: null as never } satisfies FunctionContext)
   })
   hub.start()
   await feed.ready()
@@ -61,9 +87,9 @@ for (const target of storeTargets()) {
     const hub = await hubOn(t, store)
     const a = fakeSocket(1)
     const b = fakeSocket(2)
-    await hub.subscribe(a, 's', 'test:counter', { id: 'c' })
-    await hub.subscribe(b, 'x', 'test:counter', { id: 'c' })
-    t.same(a.frames, [{ type: 'value', id: 's', version: 1, value: 0 }], 'the current value first')
+    a.take(await hub.subscribe(a, 's', 'test:counter', { id: 'c' }))
+    b.take(await hub.subscribe(b, 'x', 'test:counter', { id: 'c' }))
+    t.same(a.frames, [{ id: 's', version: 1, value: 0 }], 'the current value first')
     t.equal(hub.stats.groups, 1, 'two subscribers of the same query share one computation')
     for (let i = 1; i <= 50; i++) await engines.updateOne({ _id: 'c' }, { $set: { n: i } })
     await waitFor('the last value', async () => a.frames.at(-1)?.value === 50 && b.frames.at(-1)?.value === 50)
@@ -88,8 +114,8 @@ for (const target of storeTargets()) {
     const hub = await hubOn(t, store)
     const slow = fakeSocket(1)
     const fast = fakeSocket(2)
-    await hub.subscribe(slow, 's', 'test:counter', { id: 'c' })
-    await hub.subscribe(fast, 's', 'test:counter', { id: 'c' })
+    slow.take(await hub.subscribe(slow, 's', 'test:counter', { id: 'c' }))
+    fast.take(await hub.subscribe(fast, 's', 'test:counter', { id: 'c' }))
     slow.buffered = 5000
     for (let i = 1; i <= 5; i++) {
       await engines.updateOne({ _id: 'c' }, { $set: { n: i } })
@@ -103,5 +129,23 @@ for (const target of storeTargets()) {
     await engines.updateOne({ _id: 'c' }, { $set: { n: 6 } })
     await waitFor('the stuck client is closed', async () => slow.closedWith !== null)
     t.equal(slow.closedWith, 1013)
+  })
+
+  test(`hub: one change goes out as one batch per client, companions re-read and included (${target.name})`, async (t) => {
+    const { store } = await target.fresh(t)
+    await store.collection('engines').insertOne({ _id: 'c', n: 0 })
+    await store.collection('maps').insertOne({ _id: 'c', label: 'first' })
+    const hub = await hubOn(t, store)
+    const a = fakeSocket(1)
+    a.take(await hub.subscribe(a, 'count', 'test:counter', { id: 'c' }))
+    a.take(await hub.subscribe(a, 'list', 'test:list', { id: 'c' }))
+    a.take(await hub.subscribe(a, 'label', 'test:label', { id: 'c' }))
+    t.equal(a.batches, 0, 'initial values are returned to the subscriber, not pushed')
+    await store.collection('maps').updateOne({ _id: 'c' }, { $set: { label: 'second' } })
+    await store.collection('engines').updateOne({ _id: 'c' }, { $set: { n: 1 } })
+    await waitFor('the change arrives', async () => a.frames.length >= 6)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    t.equal(a.batches, 1, 'the change reached the client as one batch')
+    t.same(a.frames.slice(3).map((f) => [f.id, f.value]).sort(), [['count', 1], ['label', 'second'], ['list', 1]], 'both queries of the change, and the companion re-read with them')
   })
 }

@@ -203,6 +203,20 @@ for (const target of storeTargets()) {
       t.same(Array.from(read!.raw as Uint8Array), [0, 1, 255])
     })
 
+    t.test('binary values inside arrays of objects round-trip as bytes, also through $set and a restart', async (t) => {
+      const { store, reopen } = await target.fresh(t)
+      const worlds = store.collection('worlds')
+      const bytesOf = (doc: Doc | null): Array<[unknown, boolean, number[]]> =>
+        (doc?.historicalLocations as Array<{ playerId: unknown, location: unknown }>).map((e) => [e.playerId, e.location instanceof Uint8Array, Array.from(e.location as Uint8Array)])
+      await worlds.insertOne({ _id: 'w1', historicalLocations: [{ playerId: 'p:1', location: Buffer.from([0xbb, 0xf2, 5, 8]) }, { playerId: 'p:2', location: new Uint8Array([0, 255]) }] })
+      t.same(bytesOf(await worlds.findOne({ _id: 'w1' })), [['p:1', true, [0xbb, 0xf2, 5, 8]], ['p:2', true, [0, 255]]])
+      await worlds.updateOne({ _id: 'w1' }, { $set: { historicalLocations: [{ playerId: 'p:3', location: Buffer.from([7, 0x80]) }] } })
+      t.same(bytesOf(await worlds.findOne({ _id: 'w1' })), [['p:3', true, [7, 0x80]]])
+      await store.close()
+      const again = await reopen()
+      t.same(bytesOf(await again.collection('worlds').findOne({ _id: 'w1' })), [['p:3', true, [7, 0x80]]])
+    })
+
     t.test('data written before a restart is there after it', async (t) => {
       const { store, reopen } = await target.fresh(t)
       await store.collection('worlds').insertOne({ _id: 'w1', nextId: 7 })

@@ -17,8 +17,6 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => await callFunction(fastify, request, reply, 'world:defaultWorldStatus', 'query', {}))
   fastify.get('/:worldId/state', { schema: { tags, description: 'world:worldState', params: WorldParams, response: { 200: Value, ...errors } } },
     async (request, reply) => await callFunction(fastify, request, reply, 'world:worldState', 'query', request.params))
-  fastify.get('/:worldId/locations', { schema: { tags, description: 'world:locations (data in base64)', params: WorldParams, response: { 200: Value, ...errors } } },
-    async (request, reply) => await callFunction(fastify, request, reply, 'world:locations', 'query', request.params))
   fastify.get('/:worldId/descriptions', { schema: { tags, description: 'world:gameDescriptions', params: WorldParams, response: { 200: Value, ...errors } } },
     async (request, reply) => await callFunction(fastify, request, reply, 'world:gameDescriptions', 'query', request.params))
   fastify.get('/:worldId/usage', {
@@ -39,7 +37,8 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/:worldId/join', {
     schema: {
       tags,
-      description: 'world:joinWorld: returns the join input and your player token',
+      description: 'world:joinWorld as the caller (a token from auth:newPlayerToken): returns the join input\'s id',
+      security: [{ bearer: [] }],
       params: WorldParams,
       body: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), character: Type.Optional(Type.String()), description: Type.Optional(Type.String()) })),
       response: { 200: Value, ...errors }

@@ -6,12 +6,13 @@ import { submitInput } from '../../engine/inputs.ts'
 import { DuplicateKeyError } from '../../store/errors.ts'
 import type { MessageDoc } from '../../engine/types.ts'
 import { playerNames } from '../../agents/memory.ts'
-import { Id, InputRef, WorldId } from './schemas.ts'
+import { Id, InputId, WorldId } from './schemas.ts'
 import { callerPlayerId, requireWorld } from './world.ts'
 
 const Message = Type.Object({
   _id: Type.String(),
   _creationTime: Type.Number(),
+  worldId: Type.String(),
   conversationId: Type.String(),
   messageUuid: Type.String(),
   author: Type.String(),
@@ -33,7 +34,7 @@ export const messageFunctions = [
       const messages = await ctx.store.collection<MessageDoc>('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } })
       const names = messages.length > 0 ? await playerNames(ctx.store, worldId) : new Map<string, string>()
       return messages.map((m) => ({
-        _id: m._id, _creationTime: m._creationTime, conversationId: m.conversationId, messageUuid: m.messageUuid, author: m.author, authorName: names.get(m.author) ?? m.author, text: m.text
+        _id: m._id, _creationTime: m._creationTime, worldId: m.worldId, conversationId: m.conversationId, messageUuid: m.messageUuid, author: m.author, authorName: names.get(m.author) ?? m.author, text: m.text
       }))
     }
   }),
@@ -49,7 +50,7 @@ export const messageFunctions = [
       playerId: Id('your own player id'),
       text: Type.String({ minLength: 1, maxLength: 2000 })
     }),
-    returns: InputRef,
+    returns: InputId,
     handler: async (ctx, args) => {
       const world = await requireWorld(ctx, args.worldId)
       const playerId = await callerPlayerId(ctx, world)
@@ -69,7 +70,7 @@ export const messageFunctions = [
       const input = await submitInput(ctx.store, world.engineId, 'finishSendingMessage', {
         playerId, conversationId: args.conversationId, timestamp: ctx.now()
       }, { now: ctx.now })
-      return { inputId: input._id }
+      return input._id
     }
   })
 ]

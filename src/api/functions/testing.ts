@@ -3,14 +3,23 @@ import { Type } from 'typebox'
 import { defineFunction } from '../registry.ts'
 import { addDebugPlayers, kickWorld, resumeWorld, stopWorld, wipe, worldStatus } from '../../engine/worlds.ts'
 import { WorldStatus } from './schemas.ts'
+import { clientWorldStatus } from '../aiTownView.ts'
 
 const OptionalWorld = Type.Object({ worldId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) })
 
-function view (s: { worldId: string, engineId: string, status: string, isDefault: boolean, lastViewed: number }): typeof s {
-  return { worldId: s.worldId, engineId: s.engineId, status: s.status, isDefault: s.isDefault, lastViewed: s.lastViewed }
-}
+const view = clientWorldStatus
 
 export const testingFunctions = [
+  defineFunction({
+    path: 'testing:stopAllowed',
+    kind: 'query',
+    access: 'public',
+    description: 'Whether the caller may stop and resume the world (AI Town\'s freeze button): true for the admin key only.',
+    args: Type.Object({}),
+    returns: Type.Boolean(),
+    perCaller: true,
+    handler: async (ctx) => ctx.adminEnabled && ctx.caller.kind === 'admin'
+  }),
   defineFunction({
     path: 'testing:stop',
     kind: 'mutation',

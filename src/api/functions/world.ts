@@ -1,17 +1,16 @@
 // world:* — the world, its engine, its map and descriptions, and the human player's own actions.
 import { Type } from 'typebox'
 import { defineFunction, type FunctionContext } from '../registry.ts'
-import { newPlayerToken } from '../auth.ts'
+import { mapForClients } from '../../game/data/mapView.ts'
+import { randomInt } from 'node:crypto'
 import { ForbiddenError, NotFoundError } from '../errors.ts'
 import { loadWorld } from '../../engine/worldDoc.ts'
 import { heartbeat, sendInput, worldStatus, WorldNotFoundError } from '../../engine/worlds.ts'
 import { submitInput } from '../../engine/inputs.ts'
-import type { EngineDoc, WorldDoc, WorldStatusDoc } from '../../engine/types.ts'
-import { Anything, Id, InputRef, WorldId, WorldStatus } from './schemas.ts'
-
-function statusView (s: WorldStatusDoc): { worldId: string, engineId: string, status: string, isDefault: boolean, lastViewed: number } {
-  return { worldId: s.worldId, engineId: s.engineId, status: s.status, isDefault: s.isDefault, lastViewed: s.lastViewed }
-}
+import type { EngineDoc, Outbox, WorldDoc, WorldStatusDoc } from '../../engine/types.ts'
+import type { StoredWorldDoc } from '../../engine/worldDoc.ts'
+import { clientEngine, clientWorld, clientWorldStatus } from '../aiTownView.ts'
+import { Anything, Id, InputId, WorldId, WorldStatus } from './schemas.ts'
 
 export async function requireWorld (ctx: FunctionContext, worldId: string): Promise<WorldDoc> {
   const world = await loadWorld(ctx.store, worldId)
@@ -29,13 +28,19 @@ export async function callerPlayerId (ctx: FunctionContext, world: WorldDoc): Pr
 }
 
 const Engine = Type.Object({
-  engineId: Type.String(),
+  _id: Type.String({ description: 'the engine id' }),
+  _creationTime: Type.Number(),
   currentTime: Type.Number(),
   lastStepTs: Type.Number(),
   processedInputNumber: Type.Number(),
   running: Type.Boolean(),
   generationNumber: Type.Number()
 })
+
+/** How far back world:previousConversation looks for a conversation with messages. */
+const PREVIOUS_CONVERSATIONS_LOOKED_AT = 100
+
+const playerSet = (value: unknown): string => ((value as { world?: { players?: Array<{ id: string }> } } | null)?.world?.players ?? []).map((p) => p.id).join(',')
 
 const matchesWorld = (worldId: string, e: { collection: string, id: string, doc?: Record<string, unknown> }): boolean =>
   e.doc === undefined || e.id === worldId || e.doc.worldId === worldId
@@ -51,7 +56,7 @@ export const worldFunctions = [
     tables: ['worldStatus'],
     handler: async (ctx) => {
       try {
-        return statusView(await worldStatus(ctx.store))
+        return clientWorldStatus(await worldStatus(ctx.store))
       } catch (err) {
         if (err instanceof WorldNotFoundError) return null
         throw err
@@ -62,52 +67,36 @@ export const worldFunctions = [
     path: 'world:worldState',
     kind: 'query',
     access: 'public',
-    description: 'The live world (players, agents, conversations) and its engine clock; changes every step.',
+    description: 'The live world (players, agents, conversations and the last step\'s packed movement, in AI Town\'s shapes) and its engine clock; changes every step.',
     args: Type.Object({ worldId: WorldId }),
     returns: Type.Object({
-      world: Type.Object({ worldId: Type.String(), nextId: Type.Number(), players: Type.Array(Anything), agents: Type.Array(Anything), conversations: Type.Array(Anything) }),
+      world: Type.Object({
+        _id: Type.String({ description: 'the world id' }),
+        _creationTime: Type.Number(),
+        nextId: Type.Number(),
+        players: Type.Array(Anything, { description: 'AI Town\'s serialized players: paths as [x, y, dx, dy, t]; human = the token identifier world:userStatus returns to that human' }),
+        agents: Type.Array(Anything),
+        conversations: Type.Array(Anything, { description: 'participants as {playerId, invited, status: {kind, started?}}' }),
+        historicalLocations: Type.Optional(Type.Array(Type.Object({ playerId: Type.String(), location: Anything }), { description: 'per player, the last step\'s samples packed as AI Town packs them (bytes)' }))
+      }),
       engine: Engine
     }),
     tables: ['worlds', 'engines'],
     affectedBy: (e, args) => matchesWorld(args.worldId, e),
+    // AI Town's front end throws on a player without a description: when the players change, the
+    // descriptions are re-read after the world and go out in the same update.
+    companion: { path: 'world:gameDescriptions', when: (before, after) => playerSet(before) !== playerSet(after) },
     handler: async (ctx, { worldId }) => {
       const world = await requireWorld(ctx, worldId)
       const engine = await ctx.store.collection<EngineDoc>('engines').findOne({ _id: world.engineId })
-      return {
-        // A human's token hash stays on the server: viewers only learn that the player is human.
-        world: { worldId, nextId: world.nextId, players: world.players.map((p) => p.human === undefined ? p : { ...p, human: true }), agents: world.agents, conversations: world.conversations },
-        engine: {
-          engineId: world.engineId,
-          // The world document's step state is the committed truth; the engine record adds control fields.
-          currentTime: world.step.currentTime,
-          lastStepTs: world.step.lastStepTs,
-          processedInputNumber: world.step.processedInputNumber,
-          running: engine?.running ?? false,
-          generationNumber: engine?.generationNumber ?? world.step.generation
-        }
-      }
-    }
-  }),
-  defineFunction({
-    path: 'world:locations',
-    kind: 'query',
-    access: 'public',
-    description: 'The last step\'s packed location history, for smooth movement between steps (binary over WebSocket, base64 over HTTP).',
-    args: Type.Object({ worldId: WorldId }),
-    returns: Type.Object({ worldId: Type.String(), step: Type.Number(), from: Type.Number(), to: Type.Number(), data: Anything }),
-    tables: ['worlds'],
-    affectedBy: (e, args) => e.id === args.worldId,
-    binary: true,
-    handler: async (ctx, { worldId }) => {
-      const world = await requireWorld(ctx, worldId)
-      return { worldId, step: world.step.number, from: world.step.lastStepTs, to: world.step.currentTime, data: world.historicalLocations ?? new Uint8Array(0) }
+      return { world: clientWorld(world), engine: clientEngine(world, engine) }
     }
   }),
   defineFunction({
     path: 'world:gameDescriptions',
     kind: 'query',
     access: 'public',
-    description: 'The map (with its colour legend) and the player and agent descriptions.',
+    description: 'The map (AI Town\'s serialized world map: tileset, tile layers, animated sprites) and the player and agent descriptions.',
     args: Type.Object({ worldId: WorldId }),
     returns: Type.Object({ worldMap: Anything, playerDescriptions: Type.Array(Anything), agentDescriptions: Type.Array(Anything) }),
     tables: ['maps', 'playerDescriptions', 'agentDescriptions'],
@@ -115,15 +104,18 @@ export const worldFunctions = [
     handler: async (ctx, { worldId }) => {
       const map = await ctx.store.collection('maps').findOne({ worldId })
       if (map === null) throw new NotFoundError(`no world ${worldId}`)
-      const { _id, _creationTime, ...worldMap } = map
-      const strip = <T extends Record<string, unknown>>(d: T): Omit<T, '_id' | '_creationTime'> => {
-        const { _id: _a, _creationTime: _b, ...rest } = d
-        return rest
-      }
+      const players = await ctx.store.collection('playerDescriptions').find({ worldId })
+      const agents = await ctx.store.collection('agentDescriptions').find({ worldId })
+      // A step's new descriptions wait in the world's outbox until it is applied: read them too, so a
+      // player the world already shows always has its description.
+      const world = await ctx.store.collection<StoredWorldDoc>('worlds').findOne({ _id: worldId })
+      const pending: Partial<Outbox> = world?.outbox ?? {}
+      const pendingPlayers = (pending.playerDescriptions ?? []).filter((d) => !players.some((p) => p.playerId === d.playerId))
+      const pendingAgents = (pending.agentDescriptions ?? []).filter((d) => !agents.some((a) => a.agentId === d.agentId))
       return {
-        worldMap,
-        playerDescriptions: (await ctx.store.collection('playerDescriptions').find({ worldId })).map(strip),
-        agentDescriptions: (await ctx.store.collection('agentDescriptions').find({ worldId })).map(strip)
+        worldMap: mapForClients(map, ctx.publicUrl),
+        playerDescriptions: [...players, ...pendingPlayers.map((d) => ({ _id: `pending:${d.playerId}`, _creationTime: world?.step.currentTime ?? 0, worldId, ...d }))],
+        agentDescriptions: [...agents, ...pendingAgents.map((d) => ({ _id: `pending:${d.agentId}`, _creationTime: world?.step.currentTime ?? 0, worldId, ...d }))]
       }
     }
   }),
@@ -131,18 +123,11 @@ export const worldFunctions = [
     path: 'world:userStatus',
     kind: 'query',
     access: 'public',
-    description: 'The calling human\'s player id in this world, or null.',
+    description: 'The caller\'s token identifier (the `human` field of its player, once joined), or null for a caller without identity.',
     args: Type.Object({ worldId: WorldId }),
     returns: Type.Union([Type.String(), Type.Null()]),
-    tables: ['worlds'],
-    affectedBy: (e, args) => e.id === args.worldId,
     perCaller: true,
-    handler: async (ctx, { worldId }) => {
-      if (ctx.caller.kind !== 'player') return null
-      const { tokenIdentifier } = ctx.caller
-      const world = await requireWorld(ctx, worldId)
-      return world.players.find((p) => p.human === tokenIdentifier)?.id ?? null
-    }
+    handler: async (ctx) => ctx.caller.kind === 'player' ? ctx.caller.tokenIdentifier : null
   }),
   defineFunction({
     path: 'world:previousConversation',
@@ -154,12 +139,13 @@ export const worldFunctions = [
     tables: ['participatedTogether', 'archivedConversations'],
     affectedBy: (e, args) => matchesWorld(args.worldId, e),
     handler: async (ctx, { worldId, playerId }) => {
-      const last = await ctx.store.collection('participatedTogether').findOne({ worldId, player1: playerId }, { sort: { ended: -1 } })
-      if (last === null) return null
-      const conversation = await ctx.store.collection('archivedConversations').findOne({ worldId, id: last.conversationId as string })
-      if (conversation === null) return null
-      const { _id, _creationTime, ...rest } = conversation
-      return rest
+      // Newest first; a conversation nobody spoke in is skipped, as AI Town does.
+      const rows = await ctx.store.collection('participatedTogether').find({ worldId, player1: playerId }, { sort: { ended: -1 }, limit: PREVIOUS_CONVERSATIONS_LOOKED_AT })
+      for (const row of rows) {
+        const conversation = await ctx.store.collection('archivedConversations').findOne({ worldId, id: row.conversationId as string })
+        if (conversation !== null && (conversation.numMessages as number) > 0) return conversation
+      }
+      return null
     }
   }),
   defineFunction({
@@ -186,41 +172,45 @@ export const worldFunctions = [
   defineFunction({
     path: 'world:joinWorld',
     kind: 'mutation',
-    access: 'public',
-    description: 'Join as a human player. Returns the join input and a token that identifies you from now on.',
+    access: 'player',
+    description: 'Join as a human player, as the caller\'s identity (a Convex sync session\'s own, or a token from auth:newPlayerToken). Returns the join input\'s id: watch it with aiTown/main:inputStatus.',
     args: Type.Object({
       worldId: WorldId,
       name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-      character: Type.Optional(Type.String({ pattern: '^f[1-8]$', description: 'sprite f1..f8' })),
+      character: Type.Optional(Type.String({ pattern: '^f[1-8]$', description: 'sprite f1..f8 (default: one at random)' })),
       description: Type.Optional(Type.String({ minLength: 1, maxLength: 500 }))
     }),
-    returns: Type.Object({ inputId: Type.String(), token: Type.String({ description: 'send as Authorization: Bearer <token>' }) }),
+    returns: InputId,
     handler: async (ctx, args) => {
-      const { token, tokenIdentifier } = newPlayerToken()
+      if (ctx.caller.kind !== 'player') throw new ForbiddenError('joining needs an identity')
+      const name = args.name ?? 'Me'
       const input = await sendInput(ctx.store, args.worldId, 'join', {
-        name: args.name ?? 'Visitor',
-        character: args.character ?? 'f1',
-        description: args.description ?? 'A visitor who has just arrived in town.',
-        tokenIdentifier
+        name,
+        character: args.character ?? `f${1 + randomInt(8)}`,
+        description: args.description ?? `${name} is a human player`,
+        tokenIdentifier: ctx.caller.tokenIdentifier
       }, ctx.now).catch((err: unknown) => {
         if (err instanceof WorldNotFoundError) throw new NotFoundError(`no world ${args.worldId}`)
         throw err
       })
-      return { inputId: input._id, token }
+      return input._id
     }
   }),
   defineFunction({
     path: 'world:leaveWorld',
     kind: 'mutation',
     access: 'player',
-    description: 'Leave the world (your player is archived).',
+    description: 'Leave the world (your player is archived). Returns the leave input\'s id, or null when you have no player there.',
     args: Type.Object({ worldId: WorldId }),
-    returns: InputRef,
+    returns: Type.Union([InputId, Type.Null()]),
     handler: async (ctx, { worldId }) => {
       const world = await requireWorld(ctx, worldId)
-      const playerId = await callerPlayerId(ctx, world)
-      const input = await submitInput(ctx.store, world.engineId, 'leave', { playerId }, { now: ctx.now })
-      return { inputId: input._id }
+      if (ctx.caller.kind !== 'player') return null
+      const { tokenIdentifier } = ctx.caller
+      const player = world.players.find((p) => p.human === tokenIdentifier)
+      if (player === undefined) return null
+      const input = await submitInput(ctx.store, world.engineId, 'leave', { playerId: player.id }, { now: ctx.now })
+      return input._id
     }
   }),
   defineFunction({
@@ -237,7 +227,7 @@ export const worldFunctions = [
       // The input's own arguments are checked by the game; here only that they name the caller's player.
       args: Type.Intersect([Type.Object({ playerId: Id('your own player id') }), Type.Record(Type.String(), Type.Unknown())])
     }),
-    returns: InputRef,
+    returns: InputId,
     handler: async (ctx, { engineId, name, args }) => {
       const status = await ctx.store.collection<WorldStatusDoc>('worldStatus').findOne({ engineId })
       if (status === null) throw new NotFoundError(`no engine ${engineId}`)
@@ -245,7 +235,7 @@ export const worldFunctions = [
       const playerId = await callerPlayerId(ctx, world)
       if (args.playerId !== playerId) throw new ForbiddenError(`you are ${playerId}: a player acts only for itself, not for ${args.playerId}`)
       const input = await submitInput(ctx.store, engineId, name, args, { now: ctx.now })
-      return { inputId: input._id }
+      return input._id
     }
   })
 ]

@@ -29,8 +29,9 @@ test('a subscription on instance A sees inputs sent through instance B', { skip,
   const worldId = status!.worldId
   const onA = await socket(t, viaA)
 
+  viaB.token = (await viaB.mutation('auth:newPlayerToken', {})).token
   const joined = await viaB.mutation('world:joinWorld', { worldId, name: 'Cross' })
-  const result = await nextValue<unknown>((on) => onA.subscribe('main:inputStatus', { inputId: joined.inputId }, on), (v) => v !== null, 60_000)
+  const result = await nextValue<unknown>((on) => onA.subscribe('main:inputStatus', { inputId: joined }, on), (v) => v !== null, 60_000)
   t.match(result, { kind: 'ok', value: /^p:\d+$/ }, 'A saw the input B accepted, answered by whichever instance runs the world')
   const playerId = (result as { value: string }).value
   const state = await nextValue<ResultOf<'world:worldState'>>((on) => onA.subscribe('world:worldState', { worldId }, on),
