@@ -13,7 +13,7 @@ export class BadConvexValueError extends Error {
   }
 }
 
-/** How deep a value may nest (Convex's own limit); deeper input is refused before it can exhaust the stack. */
+/** How deep a value may nest: deeper input is refused before it can exhaust the stack. */
 export const MAX_DEPTH = 64
 /** Convex's limit on a field name's length. */
 const MAX_FIELD_NAME = 1024

@@ -354,7 +354,8 @@ export class ConvexSyncSession {
   #fatal (error: string): void {
     if (this.#closed) return
     this.#send(JSON.stringify({ type: 'FatalError', error }))
-    this.#shut(1008, error.slice(0, 120))
+    // The reason is a short constant: a close reason is limited to 123 bytes, the message said it all.
+    this.#shut(1008, 'protocol error')
   }
 
   #shut (code: number, reason: string): void {

@@ -65,8 +65,12 @@ async function setUp (base: string): Promise<Ids> {
     return s.world.agents.length > 0 ? s : null
   })
   const join = async (name: string): Promise<{ token: string, inputId: string, playerId: string }> => {
-    const { token, inputId } = await call(base, 'mutation', 'world:joinWorld', { worldId, name, character: 'f2', description: 'A fuzzer.' }) as { token: string, inputId: string }
-    const playerId = await until(`${name} to join`, async () => await call(base, 'query', 'world:userStatus', { worldId }, token) as string | null)
+    const { token, tokenIdentifier } = await call(base, 'mutation', 'auth:newPlayerToken', {}) as { token: string, tokenIdentifier: string }
+    const inputId = await call(base, 'mutation', 'world:joinWorld', { worldId, name, character: 'f2', description: 'A fuzzer.' }, token) as string
+    const playerId = await until(`${name} to join`, async () => {
+      const s = await call(base, 'query', 'world:worldState', { worldId }) as { world: { players: Array<{ id: string, human?: string }> } }
+      return s.world.players.find((p) => p.human === tokenIdentifier)?.id ?? null
+    })
     return { token, inputId, playerId }
   }
   const a = await join('Fuzzer A')
@@ -95,12 +99,16 @@ function callTemplates (ids: Ids): CallTemplate[] {
     { kind: 'query', path: 'world:gameDescriptions', args: { worldId }, auth: 'none' },
     { kind: 'query', path: 'world:userStatus', args: { worldId }, auth: 'A' },
     { kind: 'query', path: 'world:previousConversation', args: { worldId, playerId: playerA }, auth: 'none' },
-    { kind: 'query', path: 'world:locations', args: { worldId }, auth: 'none' },
+    { kind: 'query', path: 'testing:stopAllowed', args: {}, auth: 'none' },
+    { kind: 'query', path: 'music:getBackgroundMusic', args: {}, auth: 'none' },
+    { kind: 'query', path: 'aiTown/main:inputStatus', args: { inputId: ids.inputId }, auth: 'none' },
+    { kind: 'mutation', path: 'auth:newPlayerToken', args: {}, auth: 'none' },
     { kind: 'query', path: 'messages:listMessages', args: { worldId, conversationId }, auth: 'none' },
     { kind: 'query', path: 'main:inputStatus', args: { inputId: ids.inputId }, auth: 'none' },
     { kind: 'query', path: 'world:presence', args: { worldId }, auth: 'none' },
     { kind: 'mutation', path: 'world:heartbeatWorld', args: { worldId }, auth: 'none' },
     { kind: 'mutation', path: 'world:joinWorld', args: { worldId, name: 'Mutant', character: 'f3', description: 'Made by the fuzzer.' }, auth: 'none' },
+    { kind: 'mutation', path: 'world:joinWorld', args: { worldId, name: 'Mutant', character: 'f3', description: 'Made by the fuzzer.' }, auth: 'C' },
     { kind: 'mutation', path: 'world:leaveWorld', args: { worldId }, auth: 'C' },
     { kind: 'mutation', path: 'world:sendWorldInput', args: moveTo, auth: 'A' },
     { kind: 'mutation', path: 'world:sendWorldInput', args: moveTo, auth: 'A' },
@@ -124,7 +132,6 @@ function restTemplates (ids: Ids): RestTemplate[] {
     { method: 'GET', path: '/api/worlds/:worldId/state', params: w, auth: 'none' },
     { method: 'GET', path: '/api/worlds/:worldId/descriptions', params: w, auth: 'none' },
     { method: 'GET', path: '/api/worlds/:worldId/me', params: w, auth: 'A' },
-    { method: 'GET', path: '/api/worlds/:worldId/locations', params: w, auth: 'none' },
     { method: 'GET', path: '/api/worlds/:worldId/players/:playerId/previous-conversation', params: { worldId, playerId: playerA }, auth: 'none' },
     { method: 'POST', path: '/api/worlds/:worldId/heartbeat', params: w, body: {}, auth: 'none' },
     { method: 'POST', path: '/api/worlds/:worldId/join', params: w, body: { name: 'Rest Mutant', character: 'f4', description: 'Joined over REST.' }, auth: 'none' },
@@ -412,12 +419,8 @@ function openClient (url: string, name: string, headers: Record<string, string> 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       let frame: { type?: unknown, message?: unknown, statusCode?: unknown, code?: unknown, id?: unknown }
       try {
-        if (isBinary) {
-          const n = data.readUInt32BE(0)
-          frame = JSON.parse(data.subarray(4, 4 + n).toString())
-        } else {
-          frame = JSON.parse(data.toString())
-        }
+        if (isBinary) throw new Error('the server sends text frames only')
+        frame = JSON.parse(data.toString())
       } catch {
         client.problems.push(`${name}: a frame that is not JSON: ${data.subarray(0, 200).toString()}`)
         return
@@ -455,7 +458,7 @@ async function pingPong (client: WsClient, timeoutMs = 10_000): Promise<boolean>
 function wsFrame (rng: Rng, ids: Ids, idList: string[], n: number): string | Buffer {
   const { worldId, engineId, playerA, conversationId } = ids
   const subs: Array<[string, Json]> = [
-    ['world:worldState', { worldId }], ['world:gameDescriptions', { worldId }], ['world:userStatus', { worldId }], ['world:locations', { worldId }],
+    ['world:worldState', { worldId }], ['world:gameDescriptions', { worldId }], ['world:userStatus', { worldId }], ['testing:stopAllowed', {}],
     ['main:inputStatus', { inputId: ids.inputId }], ['messages:listMessages', { worldId, conversationId }],
     ['world:previousConversation', { worldId, playerId: playerA }], ['world:defaultWorldStatus', {}], ['world:presence', { worldId }]
   ]
@@ -507,8 +510,8 @@ function storm (rng: Rng, ids: Ids, round: number): string[] {
   const frames: string[] = []
   const n = 20 + rng.int(80)
   for (let i = 0; i < n; i++) {
-    const path = rng.pick(['world:worldState', 'world:gameDescriptions', 'main:inputStatus', 'world:locations'])
-    const args = path === 'main:inputStatus' ? { inputId: ids.inputId } : { worldId: ids.worldId }
+    const path = rng.pick(['world:worldState', 'world:gameDescriptions', 'main:inputStatus', 'aiTown/main:inputStatus'])
+    const args = path.endsWith('main:inputStatus') ? { inputId: ids.inputId } : { worldId: ids.worldId }
     frames.push(JSON.stringify({ type: 'subscribe', id: `storm${round}-${i % 7}`, path, args }))
     if (rng.chance(0.6)) frames.push(JSON.stringify({ type: 'unsubscribe', id: `storm${round}-${rng.int(7)}` }))
   }
