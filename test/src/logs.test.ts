@@ -102,12 +102,13 @@ test('logs are JSON lines with a request id on every request line, and hold no s
 
   t.equal((await call('/health')).status, 200)
   const def = await (await call('/api/worlds/default')).json() as { worldId: string, engineId: string }
-  const joined = await call(`/api/worlds/${def.worldId}/join`, { method: 'POST', body: JSON.stringify({ name: 'Tess' }) })
-  t.equal(joined.status, 200, 'joined the world')
-  const token = (await joined.json() as { token: string }).token
+  const identity = await call('/api/mutation', { method: 'POST', body: JSON.stringify({ path: 'auth:newPlayerToken', args: {} }) })
+  const token = (await identity.json() as { value: { token: string } }).value.token
   t.match(token, /^th_/)
   secrets.playerToken = token
   const asPlayer = { authorization: `Bearer ${token}` }
+  const joined = await call(`/api/worlds/${def.worldId}/join`, { method: 'POST', body: JSON.stringify({ name: 'Tess' }), headers: asPlayer })
+  t.equal(joined.status, 200, 'joined the world')
   const asAdmin = { authorization: `Bearer ${secrets.ADMIN_API_KEY!}` }
   const mutation = (path: string, args: unknown): string => JSON.stringify({ path, args })
 

@@ -19,7 +19,7 @@ test('Convex-style calls, REST routes and clear 4xx answers', async (t) => {
 
   const state = await app.inject({ url: `/api/worlds/${worldId}/state` })
   t.equal(state.statusCode, 200)
-  t.match(state.json(), { world: { worldId, players: Array }, engine: { engineId, running: true } })
+  t.match(state.json(), { world: { _id: worldId, players: Array }, engine: { _id: engineId, running: true } })
   const descriptions = await app.inject({ url: `/api/worlds/${worldId}/descriptions` })
   t.match(descriptions.json(), { worldMap: { width: 64, height: 48, legend: Array } })
 
@@ -33,17 +33,23 @@ test('Convex-style calls, REST routes and clear 4xx answers', async (t) => {
   const huge = await app.inject({ method: 'POST', url: '/api/mutation', payload: { path: 'world:joinWorld', args: { worldId, name: 'x'.repeat(2 << 20) } } })
   t.equal(huge.statusCode, 413, 'oversize payloads are refused')
 
-  // Joining returns a token; a player acts only for itself.
-  const joined = await call('mutation', 'world:joinWorld', { worldId, name: 'Tess', character: 'f3' })
-  t.match(joined, { statusCode: 200, body: { value: { inputId: String, token: /^th_/ } } })
-  const { token, inputId } = joined.body.value
+  // An identity, then a join as it; a player acts only for itself.
+  const identity = await call('mutation', 'auth:newPlayerToken', {})
+  t.match(identity, { statusCode: 200, body: { value: { token: /^th_/, tokenIdentifier: /^[0-9a-f]{64}$/ } } })
+  const { token, tokenIdentifier } = identity.body.value
+  t.match(await call('mutation', 'world:joinWorld', { worldId, name: 'Tess' }), { statusCode: 401, body: { message: /needs an identity/ } }, 'joining without an identity: 401')
+  const joined = await call('mutation', 'world:joinWorld', { worldId, name: 'Tess', character: 'f3' }, { authorization: `Bearer ${token as string}` })
+  t.match(joined, { statusCode: 200, body: { value: String } }, 'joinWorld answers with the input id')
+  const inputId = joined.body.value as string
+  t.equal((await app.inject({ url: `/api/worlds/${worldId}/me`, headers: { authorization: `Bearer ${token as string}` } })).json(), tokenIdentifier, 'userStatus is the caller\'s identity')
   let me: string | null = null
   for (let i = 0; i < 100 && me === null; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100))
-    me = (await app.inject({ url: `/api/worlds/${worldId}/me`, headers: { authorization: `Bearer ${token}` } })).json()
+    const players = (await app.inject({ url: `/api/worlds/${worldId}/state` })).json().world.players as Array<{ id: string, human?: string }>
+    me = players.find((p) => p.human === tokenIdentifier)?.id ?? null
   }
   t.match(me, /^p:\d+$/)
-  t.match((await app.inject({ url: `/api/inputs/${inputId as string}` })).json(), { kind: 'ok', value: me })
+  t.match((await app.inject({ url: `/api/inputs/${inputId}` })).json(), { kind: 'ok', value: me })
   const auth = { authorization: `Bearer ${token as string}` }
   const other = await call('mutation', 'world:sendWorldInput', { engineId, name: 'moveTo', args: { playerId: 'p:0', destination: { x: 5, y: 5 } } }, auth)
   t.match(other, { statusCode: 403, body: { code: 'TOWNHALL_ERR_FORBIDDEN', message: /acts only for itself/ } }, 'a player acting for another: 403')
