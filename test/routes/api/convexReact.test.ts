@@ -48,16 +48,18 @@ t.test('convex/react hooks run a page against townhall: live world, join, input 
   await tab.goto(origin)
 
   const text = async (id: string): Promise<string> => await tab.locator(`#${id}`).innerText()
-  await tab.waitForFunction(() => document.getElementById('time')?.textContent !== 'loading', undefined, { timeout: 30_000 })
+  // Predicates run in the page, written as page code (this file is type-checked without the DOM library).
+  const shows = async (condition: string): Promise<void> => { await tab.waitForFunction(condition, undefined, { timeout: 30_000 }) }
+  await shows('document.getElementById("time")?.textContent !== "loading"')
   const first = Number(await text('time'))
-  await tab.waitForFunction((t0) => Number(document.getElementById('time')?.textContent) > t0, first, { timeout: 30_000 })
+  await shows(`Number(document.getElementById("time")?.textContent) > ${first}`)
   t.pass('useQuery(world:worldState) follows the steps')
   t.ok(Number(await text('players')) > 0, 'the town has players')
   t.equal(await text('named'), await text('players'), 'every player has its description')
 
   await tab.click('#join')
-  await tab.waitForFunction(() => document.getElementById('joined')?.textContent === 'ok', undefined, { timeout: 30_000 })
-  await tab.waitForFunction(() => document.getElementById('mine')?.textContent !== 'none', undefined, { timeout: 30_000 })
+  await shows('document.getElementById("joined")?.textContent === "ok"')
+  await shows('document.getElementById("mine")?.textContent !== "none"')
   t.match(await text('mine'), /^p:\d+$/, 'useMutation(world:joinWorld) joined, and the page finds its own player by userStatus')
   t.same(pageErrors, [], 'no errors on the page')
 })
