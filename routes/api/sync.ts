@@ -2,9 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { WebSocket } from 'ws'
-import { ConvexSyncSession } from '../../src/realtime/convexSync.ts'
+import { ConvexSyncSession, RecentMutations } from '../../src/realtime/convexSync.ts'
 
 const sync: FastifyPluginAsyncTypebox = async (fastify) => {
+  const mutations = new RecentMutations()
   fastify.route({
     method: 'GET',
     url: '/:clientVersion/sync',
@@ -25,6 +26,7 @@ const sync: FastifyPluginAsyncTypebox = async (fastify) => {
         registry: fastify.api,
         context: fastify.functionContext,
         adminKey: fastify.config.ADMIN_API_KEY,
+        mutations,
         log
       }, {
         send: (data) => {

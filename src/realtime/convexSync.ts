@@ -70,8 +70,8 @@ type MessageType = keyof typeof checks
 
 /** Messages a session holds before it stops reading (a client that floods is told so and closed). */
 const MAX_QUEUED_MESSAGES = 1000
-/** Responses to recent mutations, replayed when a reconnecting client sends a mutation again. */
-const REMEMBERED_MUTATIONS = 256
+/** Responses to recent mutations kept per instance, replayed when a reconnecting client sends one again. */
+const REMEMBERED_MUTATIONS = 10_000
 const PING_EVERY_MS = 15_000
 
 export function encodeTs (ts: bigint): string {
@@ -85,6 +85,24 @@ export function decodeTs (encoded: string): bigint | null {
   return bytes.length === 8 ? bytes.readBigUInt64LE() : null
 }
 
+/**
+ * The responses to recent mutations by (session, request id): the client sends its unconfirmed mutations again
+ * when it reconnects, to this instance or another; here they are answered, not run twice. Oldest go first.
+ */
+export class RecentMutations {
+  readonly #responses = new Map<string, string>()
+  constructor (readonly limit = REMEMBERED_MUTATIONS) {}
+
+  get (sessionId: string, requestId: number): string | undefined {
+    return this.#responses.get(`${requestId}|${sessionId}`)
+  }
+
+  set (sessionId: string, requestId: number, response: string): void {
+    this.#responses.set(`${requestId}|${sessionId}`, response)
+    if (this.#responses.size > this.limit) this.#responses.delete(this.#responses.keys().next().value!)
+  }
+}
+
 export interface SyncSocket {
   send: (data: string | Buffer) => void
   bufferedAmount: () => number
@@ -96,6 +114,7 @@ export interface SyncDeps {
   registry: FunctionRegistry
   context: (caller: Caller) => FunctionContext
   adminKey: string | undefined
+  mutations: RecentMutations
   log: { warn: (obj: object, msg: string) => void, error: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
   now?: () => number
 }
@@ -120,7 +139,6 @@ export class ConvexSyncSession {
   readonly #socket: SyncSocket
   readonly #client: HubClient
   readonly #queries = new Map<number, { udfPath: string, args: unknown }>()
-  readonly #mutations = new Map<number, string>()
   /** Every new connection's view starts at zero; its timestamps start above what the client has seen. */
   #version: Version = { querySet: 0, identity: 0, ts: 0n }
   #floorTs = 0n
@@ -292,7 +310,7 @@ export class ConvexSyncSession {
   }
 
   async #mutation (message: Static<typeof Mutation>): Promise<void> {
-    const seen = this.#mutations.get(message.requestId)
+    const seen = this.#deps.mutations.get(this.#sessionId!, message.requestId)
     if (seen !== undefined) {
       // A reconnecting client sends its unconfirmed mutations again: answer, never run twice.
       this.#send(seen)
@@ -304,15 +322,10 @@ export class ConvexSyncSession {
     const response = result.ok
       ? JSON.stringify({ type: 'MutationResponse', requestId: message.requestId, success: true, result: convexToJson(result.value ?? null), ts: encodeTs(ts), logLines: [] })
       : JSON.stringify({ type: 'MutationResponse', requestId: message.requestId, success: false, result: errorMessage(result.error), ...(result.error.statusCode === 500 ? {} : { errorData: result.error.message }), logLines: [] })
-    this.#remember(message.requestId, response)
+    this.#deps.mutations.set(this.#sessionId!, message.requestId, response)
     this.#send(response)
     // The client resolves a mutation once a Transition reaches its timestamp.
     if (result.ok) this.#transition([], { ts })
-  }
-
-  #remember (requestId: number, response: string): void {
-    this.#mutations.set(requestId, response)
-    if (this.#mutations.size > REMEMBERED_MUTATIONS) this.#mutations.delete(this.#mutations.keys().next().value!)
   }
 
   async #action (message: Static<typeof Action>): Promise<void> {

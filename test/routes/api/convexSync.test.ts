@@ -213,3 +213,48 @@ test('the sync endpoint answers a plain GET with 426, and a bad first message wi
   t.match(messages, [{ type: 'FatalError', error: /before Connect/ }])
   t.equal(code, 1008, 'closed cleanly with a policy-violation code')
 })
+
+test('raw sync protocol: QueryFailed, QueryRemoved, AuthError, and a mutation sent again after a reconnect is answered, not run twice', async (t) => {
+  const { url } = await listeningApp(t, embedded)
+  const sessionId = randomUUID()
+  const open = async (): Promise<{ socket: WebSocket, next: (type: string) => Promise<Record<string, any>> }> => {
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/api/1.48.0/sync`)
+    const inbox: Array<Record<string, any>> = []
+    socket.on('message', (data) => { inbox.push(JSON.parse(String(data)) as Record<string, any>) })
+    await new Promise((resolve) => socket.once('open', resolve))
+    t.teardown(() => { socket.close() })
+    socket.send(JSON.stringify({ type: 'Connect', sessionId, connectionCount: 0, lastCloseReason: null }))
+    const next = async (type: string): Promise<Record<string, any>> => {
+      for (let i = 0; i < 400; i++) {
+        const at = inbox.findIndex((m) => m.type === type)
+        if (at >= 0) return inbox.splice(at, 1)[0]!
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      throw new Error(`no ${type}`)
+    }
+    return { socket, next }
+  }
+  const first = await open()
+  first.socket.send(JSON.stringify({ type: 'ModifyQuerySet', baseVersion: 0, newVersion: 1, modifications: [{ type: 'Add', queryId: 0, udfPath: 'world:worldState', args: [{ worldId: 7 }] }, { type: 'Add', queryId: 1, udfPath: 'nope:nothing', args: [{}] }] }))
+  const added = await first.next('Transition')
+  t.match(added, { startVersion: { querySet: 0, identity: 0 }, endVersion: { querySet: 1, identity: 0 } })
+  t.match(added.modifications, [
+    { type: 'QueryFailed', queryId: 0, errorMessage: /TOWNHALL_ERR_BAD_ARGUMENTS/, errorData: /worldId/ },
+    { type: 'QueryFailed', queryId: 1, errorMessage: /no function nope:nothing/ }
+  ], 'bad queries fail on their own; the connection carries on')
+  first.socket.send(JSON.stringify({ type: 'ModifyQuerySet', baseVersion: 1, newVersion: 2, modifications: [{ type: 'Remove', queryId: 1 }] }))
+  t.match((await first.next('Transition')).modifications, [{ type: 'QueryRemoved', queryId: 1 }])
+  first.socket.send(JSON.stringify({ type: 'Authenticate', baseVersion: 0, tokenType: 'Admin', value: 'not-the-admin-key-at-all' }))
+  t.match(await first.next('AuthError'), { baseVersion: 0, error: /not the admin key/ })
+
+  first.socket.send(JSON.stringify({ type: 'Mutation', requestId: 7, udfPath: 'auth:newPlayerToken', args: [{}] }))
+  const answer = await first.next('MutationResponse')
+  t.match(answer, { requestId: 7, success: true, result: { token: /^th_/ }, ts: String })
+  const resolving = await first.next('Transition')
+  t.equal(resolving.endVersion.ts, answer.ts, 'a Transition reaches the mutation\'s ts')
+  first.socket.close()
+
+  const second = await open()
+  second.socket.send(JSON.stringify({ type: 'Mutation', requestId: 7, udfPath: 'auth:newPlayerToken', args: [{}] }))
+  t.same((await second.next('MutationResponse')).result, answer.result, 'the same session\'s mutation, sent again, gets the first answer')
+})
