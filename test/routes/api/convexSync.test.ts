@@ -85,7 +85,7 @@ function checkChain (t: { equal: (a: unknown, b: unknown, m: string) => void, ok
 
 for (const target of storeTargets()) {
   test(`ConvexClient plays the town over the sync protocol (${target.name})`, { timeout: 240_000 }, async (t) => {
-    const { url } = await listeningApp(t, target)
+    const { app, url } = await listeningApp(t, target)
     const { client, frames, sent } = convexClient(t, url)
     const status = await until<{ worldId: string, engineId: string } | null>(client, anyApi.world.defaultWorldStatus, {}, (s) => s !== null)
     const { worldId, engineId } = status!
@@ -98,6 +98,13 @@ for (const target of storeTargets()) {
     await nextValue<number>((on) => { const i = setInterval(() => { on(times.length) }, 50); return () => { clearInterval(i) } }, (n) => n >= 4)
     t.ok(times.every((x, i) => i === 0 || x > times[i - 1]!), 'each update is a later step')
     t.match(lastDescriptions, { worldMap: { width: Number, tileSetUrl: /^http/ } }, 'the map comes with an absolute tileset URL')
+
+    // AI Town's packed shapes: paths as [x, y, dx, dy, t], movement history as bytes per player.
+    const moving = await until<State & { world: { players: Array<P & { pathfinding?: { state: { kind: string, path?: unknown[] } } }>, historicalLocations?: Array<{ playerId: string, location: unknown }> } }>(client, anyApi.world.worldState, { worldId },
+      (s) => s.world.players.some((p) => (p as { pathfinding?: { state: { kind: string } } }).pathfinding?.state.kind === 'moving') && (s.world.historicalLocations ?? []).length > 0)
+    const path = moving.world.players.find((p) => p.pathfinding?.state.kind === 'moving')!.pathfinding!.state.path!
+    t.ok(path.every((c) => Array.isArray(c) && c.length === 5 && c.every((n: unknown) => typeof n === 'number')), 'a moving player\'s path is [x, y, dx, dy, t] corners')
+    t.ok(moving.world.historicalLocations!.every((h) => typeof h.playerId === 'string' && h.location instanceof ArrayBuffer), 'historicalLocations arrive as [{ playerId, location: ArrayBuffer }]')
 
     // Join as this session's own identity; the join input's status resolves with our player.
     const identity = await client.query(anyApi.world.userStatus, { worldId }) as string
@@ -146,6 +153,20 @@ for (const target of storeTargets()) {
     t.equal(described.undescribed, 0, `after none of ${described.transitions} Transitions did worldState show a player without its description`)
     checkChain(t, frames)
     t.notOk(frames.some((f) => f.type === 'FatalError'), 'no FatalError')
+
+    // One hub for both protocols: a /api/ws subscriber of the same query shares its computation.
+    const sameClient = convexClient(t, url).client
+    const stop = sameClient.onUpdate(anyApi.world.worldState, { worldId }, () => {})
+    await until(sameClient, anyApi.world.worldState, { worldId }, () => true)
+    const before = app.realtime.stats
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/api/ws`)
+    await new Promise((resolve) => ws.once('open', resolve))
+    ws.send(JSON.stringify({ type: 'subscribe', id: 'w', path: 'world:worldState', args: { worldId } }))
+    await new Promise((resolve) => ws.once('message', resolve))
+    const after = app.realtime.stats
+    t.same([after.groups, after.subscriptions], [before.groups, before.subscriptions + 1], 'world:worldState watched over /api/ws and the sync protocol is one computation')
+    stop()
+    ws.close()
 
     // Names AI Town's front end reads exist.
     t.equal(await client.query(anyApi.testing.stopAllowed, {}), false, 'stopping is for the admin only')

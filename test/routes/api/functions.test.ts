@@ -89,3 +89,18 @@ test('over the rate limit: 429 with Retry-After, keyed per client', async (t) =>
   t.equal(withToken.statusCode, 200, 'another token has its own budget')
   t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'probes are never limited')
 })
+
+test('world:previousConversation is the latest ended conversation that had messages, as AI Town keeps it', async (t) => {
+  const app = await buildApp(t, embedded, { ENGINE_ENABLED: 'false' })
+  const worldId = 'w-previous'
+  const conversation = (id: string, ended: number, numMessages: number): Record<string, unknown> =>
+    ({ worldId, id, creator: 'p:1', created: ended - 1000, ended, numMessages, participants: ['p:1', 'p:2'] })
+  await app.store.collection('archivedConversations').insertMany([conversation('c:1', 1000, 3), conversation('c:2', 2000, 0)])
+  await app.store.collection('participatedTogether').insertMany([
+    { worldId, conversationId: 'c:1', player1: 'p:1', player2: 'p:2', ended: 1000 },
+    { worldId, conversationId: 'c:2', player1: 'p:1', player2: 'p:2', ended: 2000 }
+  ])
+  const ask = async (playerId: string): Promise<unknown> => (await app.inject({ method: 'POST', url: '/api/query', payload: { path: 'world:previousConversation', args: { worldId, playerId } } })).json().value
+  t.match(await ask('p:1'), { id: 'c:1', numMessages: 3, participants: ['p:1', 'p:2'] }, 'the newer conversation without messages is skipped')
+  t.equal(await ask('p:3'), null, 'a player who never talked has none')
+})
