@@ -33,7 +33,7 @@ const Success = Type.Object({
   status: Type.Literal('success'),
   value: Type.Unknown({ description: 'the result in Convex\'s JSON encoding' }),
   logLines: Type.Array(Type.String())
-})
+}, { description: 'the function\'s result (both forms)' })
 const Failure = Type.Object({
   status: Type.Literal('error'),
   errorMessage: Type.String({ description: '"<CODE>: <message>", or "Server Error"' }),
@@ -48,6 +48,9 @@ type Call = Static<typeof LegacyCall> | Static<typeof ConvexCall> | Static<typeo
 function checkEnvelope (body: unknown, wrapped: boolean): void {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadCallError('the body must be a JSON object {path, args}')
   const { path, format, args } = body as Record<string, unknown>
+  const fields = format === undefined ? ['path', 'args'] : wrapped ? ['path', 'format', 'args'] : ['path', 'format', 'componentPath', 'args']
+  const extra = Object.keys(body).find((k) => !fields.includes(k))
+  if (extra !== undefined) throw new BadCallError(`unknown field ${JSON.stringify(extra)}: a call has ${fields.join(', ')} only`)
   if (typeof path !== 'string' || path === '') throw new BadCallError('"path" must be a function name such as "world:worldState"')
   if (format === undefined) {
     if (args !== undefined && !isObject(args)) throw new BadCallError('"args" must be an object of arguments')
@@ -76,7 +79,8 @@ const functions: FastifyPluginAsyncTypebox = async (fastify) => {
       return { status: 'success' as const, value: convexToJson(value), logLines: [] }
     } catch (err) {
       if (!convexForm) throw err
-      return await reply.code(STATUS_FUNCTION_FAILED).send(failure(request, err, body.path))
+      reply.code(STATUS_FUNCTION_FAILED)
+      return failure(request, err, body.path)
     }
   }
 

@@ -32,7 +32,8 @@ export function identify (credential: string | undefined, adminKey: string | und
 export function credentialFrom (headers: Record<string, string | string[] | undefined>, query?: unknown): string | undefined {
   const auth = headers.authorization
   if (typeof auth === 'string') {
-    const match = /^Bearer\s+(\S+)$/i.exec(auth.trim())
+    // "Convex <key>" is ConvexHttpClient.setAdminAuth's scheme: the key is the credential, as with Bearer.
+    const match = /^(?:Bearer|Convex)\s+(\S+)$/i.exec(auth.trim())
     if (match !== null) return match[1]
   }
   const adminHeader = headers['x-admin-key']

@@ -93,28 +93,33 @@ function fieldNameProblem (k: string): string | null {
 
 /** A value as Convex's JSON: what the official clients' jsonToConvex turns back into the same value. */
 export function convexToJson (value: unknown): unknown {
-  return encode(value, '', 0)
+  return encode(value, [])
 }
 
-function encode (value: unknown, path: string, depth: number): unknown {
+// `trail` is the path down to the value (keys and indexes), kept as a stack: strings are built only for an error.
+function encode (value: unknown, trail: Array<string | number>): unknown {
   if (value === null || value === undefined) return null
   if (typeof value === 'string' || typeof value === 'boolean') return value
   if (typeof value === 'number') return isSpecialFloat(value) ? { $float: toBase64(float64Bytes(value)) } : value
   if (typeof value === 'bigint') {
-    if (value < MIN_INT64 || value > MAX_INT64) throw new TypeError(`cannot encode ${at(path)}: ${value} does not fit in a 64-bit signed integer`)
+    if (value < MIN_INT64 || value > MAX_INT64) throw new TypeError(`cannot encode ${at(trail)}: ${value} does not fit in a 64-bit signed integer`)
     return { $integer: toBase64(int64Bytes(value)) }
   }
   if (value instanceof Uint8Array) return { $bytes: toBase64(value) }
   if (value instanceof ArrayBuffer) return { $bytes: toBase64(new Uint8Array(value)) }
-  if (typeof value !== 'object') throw new TypeError(`cannot encode ${at(path)}: a ${typeof value} is not a Convex value`)
-  if (depth >= MAX_DEPTH) throw new RangeError(`cannot encode ${at(path)}: nested deeper than ${MAX_DEPTH} levels`)
+  if (typeof value !== 'object') throw new TypeError(`cannot encode ${at(trail)}: a ${typeof value} is not a Convex value`)
+  if (trail.length >= MAX_DEPTH) throw new RangeError(`cannot encode ${at(trail)}: nested deeper than ${MAX_DEPTH} levels`)
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length)
-    for (let i = 0; i < value.length; i++) out[i] = encode(value[i], `${path}[${i}]`, depth + 1)
+    for (let i = 0; i < value.length; i++) {
+      trail.push(i)
+      out[i] = encode(value[i], trail)
+      trail.pop()
+    }
     return out
   }
   if (!isPlainObject(value)) {
-    throw new TypeError(`cannot encode ${at(path)}: a ${value.constructor?.name ?? 'object'} is not a Convex value`)
+    throw new TypeError(`cannot encode ${at(trail)}: a ${value.constructor?.name ?? 'object'} is not a Convex value`)
   }
   const out: Record<string, unknown> = {}
   // Sorted by key, as Convex's own encoder does, so both give the same JSON text.
@@ -122,17 +127,23 @@ function encode (value: unknown, path: string, depth: number): unknown {
     const v = (value as Record<string, unknown>)[k]
     if (v === undefined) continue
     const problem = fieldNameProblem(k)
-    if (problem !== null) throw new TypeError(`cannot encode ${at(path)}: it ${problem}`)
-    define(out, k, encode(v, `${path}.${k}`, depth + 1))
+    if (problem !== null) throw new TypeError(`cannot encode ${at(trail)}: it ${problem}`)
+    trail.push(k)
+    define(out, k, encode(v, trail))
+    trail.pop()
   }
   return out
 }
 
-const at = (path: string): string => path === '' ? 'the value' : `the value at ${path.replace(/^\./, '')}`
+const pathOf = (root: string, trail: Array<string | number>): string =>
+  trail.reduce<string>((path, step) => typeof step === 'number' ? `${path}[${step}]` : path === '' ? step : `${path}.${step}`, root)
 
-// defineProperty keeps a "__proto__" key an own field, never the prototype.
+const at = (trail: Array<string | number>): string => trail.length === 0 ? 'the value' : `the value at ${pathOf('', trail)}`
+
+// defineProperty keeps a "__proto__" key an own field, never the prototype (and is slow, so only for that key).
 function define (out: Record<string, unknown>, k: string, v: unknown): void {
-  Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else out[k] = v
 }
 
 function decodeSpecial (obj: Record<string, unknown>, keys: string[], path: string): unknown {
@@ -156,25 +167,31 @@ function decodeSpecial (obj: Record<string, unknown>, keys: string[], path: stri
 
 /** A value from Convex's JSON (arguments from clients): a malformed encoding throws a 400 naming where it is. */
 export function jsonToConvex (json: unknown): unknown {
-  return decode(json, 'args', 0)
+  return decode(json, [])
 }
 
-function decode (json: unknown, path: string, depth: number): unknown {
+function decode (json: unknown, trail: Array<string | number>): unknown {
   if (json === null || typeof json !== 'object') return json
-  if (depth >= MAX_DEPTH) throw new BadConvexValueError(path, `is nested deeper than ${MAX_DEPTH} levels`)
+  if (trail.length >= MAX_DEPTH) throw new BadConvexValueError(pathOf('args', trail), `is nested deeper than ${MAX_DEPTH} levels`)
   if (Array.isArray(json)) {
     const out = new Array<unknown>(json.length)
-    for (let i = 0; i < json.length; i++) out[i] = decode(json[i], `${path}[${i}]`, depth + 1)
+    for (let i = 0; i < json.length; i++) {
+      trail.push(i)
+      out[i] = decode(json[i], trail)
+      trail.pop()
+    }
     return out
   }
   const obj = json as Record<string, unknown>
   const keys = Object.keys(obj)
-  if (keys.some((k) => k.startsWith('$'))) return decodeSpecial(obj, keys, path)
+  if (keys.some((k) => k.startsWith('$'))) return decodeSpecial(obj, keys, pathOf('args', trail))
   const out: Record<string, unknown> = {}
   for (const k of keys) {
     const problem = fieldNameProblem(k)
-    if (problem !== null) throw new BadConvexValueError(path, problem)
-    define(out, k, decode(obj[k], `${path}.${k}`, depth + 1))
+    if (problem !== null) throw new BadConvexValueError(pathOf('args', trail), problem)
+    trail.push(k)
+    define(out, k, decode(obj[k], trail))
+    trail.pop()
   }
   return out
 }

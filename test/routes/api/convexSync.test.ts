@@ -13,7 +13,7 @@ import { startServer } from '../../helpers/server.ts'
 
 interface Frame { type: string, startVersion?: { querySet: number, identity: number, ts: string }, endVersion?: { querySet: number, identity: number, ts: string }, modifications?: Array<{ type: string, queryId: number, value?: unknown }> }
 interface Sent { type: string, modifications?: Array<{ type: string, queryId: number, udfPath?: string }> }
-interface P { id: string, human?: string, position: { x: number, y: number } }
+interface P { id: string, human?: string, position: { x: number, y: number }, pathfinding?: { state: { kind: string, path?: unknown[][] } } }
 interface State { world: { _id: string, players: P[], agents: Array<{ playerId: string }>, conversations: Array<{ id: string, participants: Array<{ playerId: string, invited: number, status: { kind: string } }> }> }, engine: { _id: string, currentTime: number } }
 interface Descriptions { worldMap: { width: number, tileSetUrl: string }, playerDescriptions: Array<{ playerId: string, name: string }> }
 
@@ -100,10 +100,10 @@ for (const target of storeTargets()) {
     t.match(lastDescriptions, { worldMap: { width: Number, tileSetUrl: /^http/ } }, 'the map comes with an absolute tileset URL')
 
     // AI Town's packed shapes: paths as [x, y, dx, dy, t], movement history as bytes per player.
-    const moving = await until<State & { world: { players: Array<P & { pathfinding?: { state: { kind: string, path?: unknown[] } } }>, historicalLocations?: Array<{ playerId: string, location: unknown }> } }>(client, anyApi.world.worldState, { worldId },
-      (s) => s.world.players.some((p) => (p as { pathfinding?: { state: { kind: string } } }).pathfinding?.state.kind === 'moving') && (s.world.historicalLocations ?? []).length > 0)
+    const moving = await until<State & { world: { historicalLocations?: Array<{ playerId: string, location: unknown }> } }>(client, anyApi.world.worldState, { worldId },
+      (s) => s.world.players.some((p) => p.pathfinding?.state.kind === 'moving') && (s.world.historicalLocations ?? []).length > 0)
     const path = moving.world.players.find((p) => p.pathfinding?.state.kind === 'moving')!.pathfinding!.state.path!
-    t.ok(path.every((c) => Array.isArray(c) && c.length === 5 && c.every((n: unknown) => typeof n === 'number')), 'a moving player\'s path is [x, y, dx, dy, t] corners')
+    t.ok(path.every((c) => Array.isArray(c) && c.length === 5 && c.every((n) => typeof n === 'number')), 'a moving player\'s path is [x, y, dx, dy, t] corners')
     t.ok(moving.world.historicalLocations!.every((h) => typeof h.playerId === 'string' && h.location instanceof ArrayBuffer), 'historicalLocations arrive as [{ playerId, location: ArrayBuffer }]')
 
     // Join as this session's own identity; the join input's status resolves with our player.
