@@ -1,5 +1,5 @@
 // Helpers the benchmarks share: talking to the server child process, quantiles, machine load.
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 /** Waits for the server child to send a message of one type. */
@@ -61,4 +61,24 @@ export function forkServer (file: string): { child: ChildProcess, exited: Promis
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
   return { child, exited }
+}
+
+/** The last value of a sorted array (0 when empty), for a "max" column beside the quantiles. */
+export function largest (sorted: Float64Array | number[]): number {
+  return sorted.length === 0 ? 0 : sorted[sorted.length - 1]!
+}
+
+/** Runs another benchmark file as a child process and resolves with its RESULT json (its output is shown only if it fails). */
+export async function runBench (file: string, env: Record<string, string>): Promise<unknown> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, ...env, BENCH_ROLE: '' }, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (chunk: string) => { out += chunk })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const line = out.split('\n').findLast((l) => l.startsWith('RESULT '))
+  if (code !== 0 || line === undefined) {
+    process.stderr.write(out)
+    throw new Error(`${file} exited with ${String(code)} and no RESULT line`)
+  }
+  return JSON.parse(line.slice('RESULT '.length))
 }

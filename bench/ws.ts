@@ -1,18 +1,17 @@
 // npm run bench:ws — 1,000 WebSocket clients subscribed to world:worldState of a running 25-agent world for ~30 s.
-// The server runs in a child process (this file with BENCH_ROLE=server), so its CPU is measured apart from the clients'.
+// The server (bench/town.ts) runs in a child process (this file with BENCH_ROLE=server), so its CPU is measured apart from the clients'.
 // Delay = the client's receive time − the value's engine.currentTime (the API offers no commit time; currentTime is the
 // clock the step simulated up to, taken when the step began, so the delay is an upper bound on commit → client and
 // includes the step's own compute and commit). As a breakdown, the server child also notes when each step's commit
 // reached the store's change feed (a listener, no server code changed): commit → client is receive time minus that.
 // Prints a table and ends with RESULT {json}.
 // BENCH_CLIENTS, BENCH_SECONDS and BENCH_AGENTS change the size.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import { ask, cpuPressure, forkServer, quantile, report, runRole, sleep, stopChild } from './lib.ts'
+import { serveTown, type FromServer, type ToServer } from './town.ts'
 
 const VALUE_PREFIX = Buffer.from('{"type":"value"')
 const VERSION_KEY = '"version":'
@@ -22,70 +21,6 @@ const clientCount = Number(process.env.BENCH_CLIENTS ?? 1000)
 const seconds = Number(process.env.BENCH_SECONDS ?? 30)
 const agents = Number(process.env.BENCH_AGENTS ?? 25)
 const starvedAfterMs = 5000
-
-type ToServer = { type: 'measure' } | { type: 'report' } | { type: 'stop' }
-type FromServer =
-  | { type: 'ready', port: number, worldId: string }
-  | { type: 'report', cpuUserMs: number, cpuSystemMs: number, wallMs: number, loopDelayP99Ms: number, loopDelayMaxMs: number, rssMb: number, hub: unknown, commits: Array<[number, number]> }
-
-// ---- the server (child process) ----
-
-async function serve (): Promise<void> {
-  process.env.FASTIFY_AUTOLOAD_TYPESCRIPT = '1'
-  const [{ default: Fastify }, { default: fp }, { default: app }, { loadConfig }, { EmbeddedStore }, { createWorldRecords }, { defaultCast }] = await Promise.all([
-    import('fastify'), import('fastify-plugin'), import('../src/app.ts'), import('../src/config.ts'), import('../src/store/embedded.ts'),
-    import('../src/engine/worlds.ts'), import('../src/game/data/characters.ts')
-  ])
-  const dir = mkdtempSync(join(tmpdir(), 'townhall-bench-ws-'))
-  // The world is made before the app starts, so the engine picks it up on its first pass.
-  const store = new EmbeddedStore({ dataDir: dir })
-  const cast = Array.from({ length: agents }, (_, i) => {
-    const base = defaultCast[i % defaultCast.length]!
-    return { ...base, name: `${base.name} ${Math.floor(i / defaultCast.length) + 1}` }
-  })
-  const status = await createWorldRecords(store, { now: Date.now(), cast, agents, seed: 25 })
-  await store.close()
-  const config = loadConfig({ LOG_LEVEL: 'warn', STORE: 'embedded', DATA_DIR: dir, ENGINE_DEFAULT_WORLD: 'false', RATE_LIMIT_MAX: '100000000' })
-  const fastify = Fastify({ logger: false })
-  await fastify.register(fp(app), { config })
-  await fastify.listen({ port: 0, host: '127.0.0.1' })
-  const address = fastify.server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  const loop = monitorEventLoopDelay({ resolution: 10 })
-  let cpu = process.cpuUsage()
-  let wall = performance.now()
-  // When each step (keyed by its currentTime) was committed, as the change feed reports it.
-  const commits = new Map<number, number>()
-  fastify.changeFeed.subscribe(['worlds'], (e) => {
-    const currentTime = (e.doc as { step?: { currentTime?: number } } | undefined)?.step?.currentTime
-    if (e.id === status.worldId && typeof currentTime === 'number' && !commits.has(currentTime)) commits.set(currentTime, Date.now())
-  })
-  const send = (m: FromServer): void => { process.send!(m) }
-  process.on('message', (m: ToServer) => {
-    if (m.type === 'measure') {
-      cpu = process.cpuUsage(); wall = performance.now(); loop.reset(); loop.enable()
-    } else if (m.type === 'report') {
-      const used = process.cpuUsage(cpu)
-      send({
-        type: 'report',
-        cpuUserMs: used.user / 1000,
-        cpuSystemMs: used.system / 1000,
-        wallMs: performance.now() - wall,
-        loopDelayP99Ms: loop.percentile(99) / 1e6,
-        loopDelayMaxMs: loop.max / 1e6,
-        rssMb: process.memoryUsage().rss / 2 ** 20,
-        hub: fastify.realtime.stats,
-        commits: [...commits]
-      })
-    } else if (m.type === 'stop') {
-      fastify.close().finally(() => {
-        rmSync(dir, { recursive: true, force: true })
-        process.exit(0)
-      })
-    }
-  })
-  send({ type: 'ready', port, worldId: status.worldId })
-}
 
 // ---- the clients (this process) ----
 
@@ -269,4 +204,4 @@ async function main (): Promise<void> {
   }
 }
 
-runRole(serve, main)
+runRole(async () => { await serveTown({ agents, tmpPrefix: 'townhall-bench-ws-' }) }, main)
