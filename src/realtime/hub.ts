@@ -60,6 +60,8 @@ export interface HubOptions {
 }
 
 const WATCHED = 'world:worldState'
+/** Clients sent to between two turns of the event loop when one change fans out. */
+const DELIVERY_SLICE = 64
 
 export function queryError (err: unknown): QueryError {
   const e = err as { statusCode?: unknown, code?: unknown, message?: unknown }
@@ -198,7 +200,7 @@ export class RealtimeHub {
     }
     for (const c of companions) c.dirty = true
     await Promise.all([...companions].map(async (c) => { await this.#compute(c) }))
-    this.#deliver([...groups, ...companions])
+    await this.#deliver([...groups, ...companions])
   }
 
   /** Recomputes one group; computations of a group never overlap, so versions only grow. */
@@ -243,8 +245,11 @@ export class RealtimeHub {
       : { subId: member.subId, version: group.version, ok: false, error: group.error! }
   }
 
-  /** Sends every member of these groups what it has not seen yet: one batch per client. */
-  #deliver (groups: Iterable<Group>): void {
+  /**
+   * Sends every member of these groups what it has not seen yet: one batch per client, in slices of clients
+   * with a turn of the event loop between them, so a mutation arriving during a big fan-out waits one slice.
+   */
+  async #deliver (groups: Iterable<Group>): Promise<void> {
     const batches = new Map<number, { client: HubClient, members: Array<[Group, Member]> }>()
     for (const group of groups) {
       for (const member of group.members.values()) {
@@ -254,7 +259,14 @@ export class RealtimeHub {
         batch.members.push([group, member])
       }
     }
-    for (const { client, members } of batches.values()) this.#send(client, members)
+    let sent = 0
+    for (const { client, members } of batches.values()) {
+      if (sent > 0 && sent % DELIVERY_SLICE === 0) await new Promise((resolve) => setImmediate(resolve))
+      sent++
+      // A newer refresh may have reached this client while we yielded: send only what it still lacks.
+      const unseen = members.filter(([group, member]) => member.sentVersion < group.version && group.members.get(`${member.client.id}:${member.subId}`) === member)
+      if (unseen.length > 0) this.#send(client, unseen)
+    }
   }
 
   #send (client: HubClient, members: Array<[Group, Member]>): void {
