@@ -243,12 +243,12 @@ export class ConvexSyncSession {
       throw new FatalProtocolError(`ModifyQuerySet from query set version ${message.baseVersion}, but the server is at ${this.#version.querySet}`)
     }
     if (message.newVersion <= message.baseVersion) throw new FatalProtocolError('ModifyQuerySet: newVersion must be greater than baseVersion')
-    const modifications: Buffer[] = []
+    const modifications: Buffer[][] = []
     for (const mod of message.modifications) {
       if (mod.type === 'Remove') {
         if (!this.#queries.delete(mod.queryId)) throw new FatalProtocolError(`Remove of query ${mod.queryId}, which is not in the query set`)
         this.#deps.hub.unsubscribe(this.#client, String(mod.queryId))
-        modifications.push(Buffer.from(`{"type":"QueryRemoved","queryId":${mod.queryId}}`))
+        modifications.push([Buffer.from(`{"type":"QueryRemoved","queryId":${mod.queryId}}`)])
         continue
       }
       if (this.#queries.has(mod.queryId)) throw new FatalProtocolError(`Add of query ${mod.queryId}, which is already in the query set`)
@@ -259,7 +259,7 @@ export class ConvexSyncSession {
   }
 
   /** Subscribes one query: QueryUpdated with its value, or QueryFailed with why. */
-  async #subscribe (queryId: number, udfPath: string, encodedArgs: unknown): Promise<Buffer> {
+  async #subscribe (queryId: number, udfPath: string, encodedArgs: unknown): Promise<Buffer[]> {
     try {
       const args = jsonToConvex(encodedArgs)
       const update = await this.#deps.hub.subscribe(this.#client, String(queryId), udfPath, args)
@@ -271,16 +271,17 @@ export class ConvexSyncSession {
     }
   }
 
-  #modification (update: HubUpdate): Buffer | null {
+  /** One modification as the pieces of its JSON: the shared value bytes are copied once, into the frame. */
+  #modification (update: HubUpdate): Buffer[] | null {
     const queryId = Number(update.subId)
     if (!this.#queries.has(queryId)) return null
-    if (update.ok) return Buffer.concat([Buffer.from(`{"type":"QueryUpdated","queryId":${queryId},"value":`), update.json, QUERY_UPDATED_TAIL])
+    if (update.ok) return [Buffer.from(`{"type":"QueryUpdated","queryId":${queryId},"value":`), update.json, QUERY_UPDATED_TAIL]
     const data = update.error.statusCode === 500 ? '' : `,"errorData":${JSON.stringify(update.error.message)}`
-    return Buffer.from(`{"type":"QueryFailed","queryId":${queryId},"errorMessage":${JSON.stringify(errorMessage(update.error))}${data},"logLines":[],"journal":null}`)
+    return [Buffer.from(`{"type":"QueryFailed","queryId":${queryId},"errorMessage":${JSON.stringify(errorMessage(update.error))}${data},"logLines":[],"journal":null}`)]
   }
 
   /** Sends one Transition from the client's current version; the next one starts where this one ends. */
-  #transition (modifications: Buffer[], change: { querySet?: number, identity?: number, ts?: bigint }): void {
+  #transition (modifications: Buffer[][], change: { querySet?: number, identity?: number, ts?: bigint }): void {
     if (this.#closed) return
     if (modifications.length === 0 && change.querySet === undefined && change.identity === undefined && change.ts === undefined) return
     const start = this.#version
@@ -290,7 +291,7 @@ export class ConvexSyncSession {
     const parts: Buffer[] = [Buffer.from(`{"type":"Transition","startVersion":${version(start)},"endVersion":${version(end)},"modifications":[`)]
     modifications.forEach((m, i) => {
       if (i > 0) parts.push(COMMA)
-      parts.push(m)
+      parts.push(...m)
     })
     parts.push(TRANSITION_TAIL)
     this.#send(Buffer.concat(parts))
@@ -354,7 +355,7 @@ export class ConvexSyncSession {
     }
     this.#client.caller = caller
     // Queries that depend on who asks are asked again, as the new caller; all go out with the new identity.
-    const modifications: Buffer[] = []
+    const modifications: Buffer[][] = []
     this.#deps.hub.removeClient(this.#client)
     for (const [queryId, { udfPath, args }] of this.#queries) modifications.push(await this.#subscribe(queryId, udfPath, args))
     this.#transition(modifications, { identity: message.baseVersion + 1 })
