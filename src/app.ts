@@ -24,6 +24,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.addSchema(ErrorResponse)
   // Routes validate with TypeBox itself, without type coercion: "true" is not true, as in every other way in.
   fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // Every answer names its request, so a client can quote the id that the log lines carry.
+  fastify.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
 
   // Handlers first: a route takes the error handler in force when it is registered.
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
