@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Presence, type PresenceMessage } from '../../src/realtime/presence.ts'
+import { closeRedis } from './redis.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,6 +29,13 @@ async function presencePlugin (fastify: FastifyInstance): Promise<void> {
   fastify.decorate('presence', presence)
   if (redis === null) return
   const subscriber = redis.duplicate()
+  // Without a listener ioredis prints every failed reconnect to stderr; one warning per outage is enough.
+  let reported = false
+  subscriber.on('error', (err: Error) => {
+    if (!reported) log.warn({ err: { message: err.message } }, 'presence subscriber lost Redis; reconnecting')
+    reported = true
+  })
+  subscriber.on('ready', () => { reported = false })
   subscriber.on('message', (_channel: string, text: string) => {
     try {
       presence.receive(JSON.parse(text) as PresenceMessage)
@@ -40,7 +48,7 @@ async function presencePlugin (fastify: FastifyInstance): Promise<void> {
   timer.unref()
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
-    await subscriber.quit().catch(() => { subscriber.disconnect() })
+    await closeRedis(subscriber)
   })
 }
 

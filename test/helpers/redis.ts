@@ -19,6 +19,11 @@ export async function freePort (): Promise<number> {
 }
 
 export async function startRedis (t: Teardownable): Promise<string> {
+  return (await startStoppableRedis(t)).url
+}
+
+/** A real redis-server that a test can kill mid-run (SIGKILL, as a crash or a lost host would). */
+export async function startStoppableRedis (t: Teardownable): Promise<{ url: string, kill: () => void }> {
   const port = await freePort()
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { child.kill('SIGKILL') })
@@ -31,5 +36,5 @@ export async function startRedis (t: Teardownable): Promise<string> {
     })
     child.on('exit', () => { clearTimeout(timer); reject(new Error(`redis-server exited: ${out}`)) })
   })
-  return `redis://127.0.0.1:${port}`
+  return { url: `redis://127.0.0.1:${port}`, kill: () => { child.kill('SIGKILL') } }
 }
