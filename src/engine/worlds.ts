@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { createWorld } from '../game/index.ts'
 import type { CharacterDescription, WorldMap } from '../game/index.ts'
 import { defaultCast, defaultMap } from '../game/data/index.ts'
+import type { WorldMap as DefaultMap } from '../game/data/index.ts'
+import { TOWNHALL_ASSETS } from '../game/data/mapView.ts'
 import { collectionNames } from '../store/collections.ts'
 import { DuplicateKeyError } from '../store/errors.ts'
 import type { Store } from '../store/types.ts'
@@ -55,9 +57,8 @@ async function ensureWorldRecords (store: Store, status: WorldStatusDoc, options
   await store.collection<EngineDoc>('engines').updateOne({ _id: engineId }, {
     $setOnInsert: { worldId, running: true, generationNumber: 0, currentTime: options.now, lastStepTs: options.now, processedInputNumber: 0, runner: null }
   }, { upsert: true })
-  await store.collection('maps').updateOne({ worldId }, {
-    $setOnInsert: { ...map, tileSetUrl: '', tileSetDimX: map.width * map.tileDim, tileSetDimY: map.height * map.tileDim, animatedSprites: [] }
-  }, { upsert: true })
+  await store.collection('maps').updateOne({ worldId }, { $setOnInsert: aiTownMap(map) }, { upsert: true })
+  if (options.map === undefined) await upgradeDefaultMap(store, worldId)
   const fresh = createWorld(options.seed ?? worldId)
   const created = await store.collection('worlds').updateOne({ _id: worldId }, {
     $setOnInsert: {
@@ -68,6 +69,37 @@ async function ensureWorldRecords (store: Store, status: WorldStatusDoc, options
     const agents = Math.min(options.agents ?? cast.length, cast.length)
     for (let i = 0; i < agents; i++) await submitInput(store, engineId, 'createAgent', { descriptionIndex: i }, { now: () => options.now })
   }
+}
+
+/** AI Town's serialized map; a bare game map (no tileset) gets empty drawing fields. */
+function aiTownMap (map: WorldMap): Record<string, unknown> {
+  const drawn = map as Partial<DefaultMap>
+  return {
+    width: map.width,
+    height: map.height,
+    tileDim: map.tileDim,
+    bgTiles: map.bgTiles,
+    objectTiles: map.objectTiles,
+    tileSetUrl: drawn.tileSetUrl ?? '',
+    tileSetDimX: drawn.tileSetDimX ?? map.width * map.tileDim,
+    tileSetDimY: drawn.tileSetDimY ?? map.height * map.tileDim,
+    animatedSprites: drawn.animatedSprites ?? []
+  }
+}
+
+/**
+ * A world made with an older townhall holds the default town drawn differently (legend colours and no
+ * tileset, or an older version of our tileset): redraw it with the current tiles. The town's size is the
+ * same and only drawing changes, so the walkable layout stays; maps from elsewhere (an import) keep theirs.
+ */
+async function upgradeDefaultMap (store: Store, worldId: string): Promise<void> {
+  const stored = await store.collection('maps').findOne({ worldId })
+  if (stored === null || stored.width !== defaultMap.width || stored.height !== defaultMap.height) return
+  const url = stored.tileSetUrl
+  const ours = url === undefined || url === '' || (typeof url === 'string' && url.startsWith(TOWNHALL_ASSETS))
+  if (!ours || (url === defaultMap.tileSetUrl && stored.legend === undefined)) return
+  const { width: _w, height: _h, ...drawing } = aiTownMap(defaultMap)
+  await store.collection('maps').updateOne({ worldId }, { $set: drawing, $unset: { legend: true } })
 }
 
 /** Returns the default world, creating it (with the default map and cast) on first start. */

@@ -6,10 +6,19 @@ import {
   isFreeTile,
   parseAsciiMap,
   plazaArea,
+  townBuildings,
   townLegend,
-  townRows
+  townRows,
+  TILESET_PATH
 } from '../../src/game/data/index.ts'
 import type { WorldMap } from '../../src/game/data/index.ts'
+import { TILESET_DIM_X, TILESET_DIM_Y, tileNames } from '../../src/game/data/tileset.ts'
+
+/** The tile's name in the tileset (e.g. `water:5`), or null for -1. */
+const tileName = (index: number): string | null => (index === -1 ? null : tileNames[index] ?? `out of range: ${index}`)
+
+/** The sheets AI Town's front end ships (src/components/PixiStaticMap.tsx, data/animations/). */
+const AI_TOWN_SHEETS = ['campfire.json', 'gentlesparkle.json', 'gentlewaterfall.json', 'windmill.json', 'gentlesplash.json']
 
 /** Walkable cells reachable from (sx, sy) over 4-neighbours. */
 function floodFill (map: WorldMap, sx: number, sy: number): Set<number> {
@@ -52,11 +61,7 @@ test('ascii rows are rectangular, large enough and use only legend characters', 
 })
 
 test('legend is well formed', async (t) => {
-  townLegend.forEach((entry, i) => {
-    t.equal(entry.index, i, `${entry.name} index matches its position`)
-    t.match(entry.color, /^#[0-9a-f]{6}$/i, `${entry.name} colour`)
-    t.equal(entry.char.length, 1, `${entry.name} char`)
-  })
+  for (const entry of townLegend) t.equal(entry.char.length, 1, `${entry.name} char`)
   t.equal(new Set(townLegend.map((l) => l.char)).size, townLegend.length, 'chars unique')
   const byName = (name: string) => townLegend.find((l) => l.name === name)
   for (const name of ['water', 'tree', 'wall', 'bush', 'fence']) {
@@ -67,32 +72,57 @@ test('legend is well formed', async (t) => {
   }
 })
 
-test('default map has the engine shape [layer][x][y]', async (t) => {
+test('default map has AI Town\'s shape [layer][x][y], every tile inside the tileset', async (t) => {
   const m = defaultMap
   t.equal(m.width, townRows[0].length)
   t.equal(m.height, townRows.length)
   t.equal(m.tileDim, 32)
+  t.equal(m.tileSetDimX, TILESET_DIM_X)
+  t.equal(m.tileSetDimY, TILESET_DIM_Y)
+  t.ok(m.tileSetUrl.startsWith(`${TILESET_PATH}?v=`), 'the tileset under townhall\'s asset route, versioned')
+  t.notOk('legend' in m, 'one shape of map: no legend beside the tiles')
+  t.ok(m.bgTiles.length >= 2, 'ground, then details')
+  const capacity = Math.floor(m.tileSetDimX / m.tileDim) * Math.floor(m.tileSetDimY / m.tileDim)
+  t.ok(tileNames.length <= capacity, 'the sheet holds every tile')
   for (const layers of [m.bgTiles, m.objectTiles]) {
-    t.ok(layers.length >= 1)
     for (const layer of layers) {
       t.equal(layer.length, m.width)
       t.ok(layer.every((col) => col.length === m.height), 'every column has height entries')
+      t.ok(layer.every((col) => col.every((v) => Number.isInteger(v) && v >= -1 && v < tileNames.length)), 'indices inside the tileset')
     }
   }
-  const indices = new Set(m.legend.map((l) => l.index))
-  for (const layer of m.bgTiles) {
-    t.ok(layer.every((col) => col.every((v) => indices.has(v))), 'bg tiles are legend indices')
-  }
-  for (const layer of m.objectTiles) {
-    t.ok(layer.every((col) => col.every((v) => v === -1 || m.legend[v]?.blocking === true)),
-      'object tiles are -1 or blocking legend indices')
-  }
+  t.ok(m.bgTiles[0].every((col) => col.every((v) => v !== -1)), 'the ground layer covers every cell')
   // x first, then y: a known tile from the rows lands in [x][y]
-  const waterIdx = townLegend.find((l) => l.char === '~')!.index
   const y = 20
   const x = townRows[y].indexOf('~')
-  t.equal(m.objectTiles[0][x][y], waterIdx, 'water at (x, y) read as [x][y]')
-  t.equal(m.objectTiles[0][0][0], townLegend.find((l) => l.char === 'T')!.index, 'corner tree')
+  t.match(tileName(m.objectTiles[0][x][y]), /^water:/, 'water at (x, y) read as [x][y]')
+  t.match(tileName(m.objectTiles[0][0][0]), /^tree:/, 'corner tree')
+  t.match(tileName(m.bgTiles[0][0][0]), /^grass:/, 'grass beneath it')
+  const door = townRows[9].indexOf('+')
+  t.match(tileName(m.bgTiles[0][door][9]), /^door:brick:plank:h$/, 'the bakery door, in an east-west brick wall')
+  t.match(tileName(m.bgTiles[2][44][12]), /^bridge:h$/, 'the north bridge crosses the river east-west')
+  t.match(tileName(m.bgTiles[1][44][12]), /^water:/, 'water beneath the bridge')
+  t.match(tileName(m.objectTiles[0][29][20]), /^fountain:4$/, 'the middle of the fountain')
+})
+
+test('every building in townBuildings is a wall box of the rows', async (t) => {
+  for (const b of townBuildings) {
+    t.equal(townRows[b.y][b.x], '#', `${b.name}: north-west corner`)
+    t.equal(townRows[b.y + b.height - 1][b.x + b.width - 1], '#', `${b.name}: south-east corner`)
+    t.match(tileName(defaultMap.objectTiles[0][b.x][b.y]), new RegExp(`^wall:${b.walls}:`), `${b.name}: ${b.walls} walls`)
+  }
+})
+
+test('animated sprites use sheets AI Town ships and sit on blocking tiles', async (t) => {
+  const sprites = defaultMap.animatedSprites
+  t.ok(sprites.length >= 2)
+  for (const s of sprites) {
+    t.ok(AI_TOWN_SHEETS.includes(s.sheet), `${s.sheet} exists in AI Town's front end`)
+    t.equal(s.animation, 'pixels_large')
+    t.same([s.w, s.h, s.x % 32, s.y % 32], [32, 32, 0, 0], 'one whole tile')
+    t.notOk(isFreeTile(defaultMap, s.x / 32, s.y / 32), 'nobody walks through a sprite')
+  }
+  t.ok(sprites.some((s) => s.sheet === 'campfire.json'), 'the smithy\'s forge burns')
 })
 
 test('blocking tiles are not free, walkable ones are', async (t) => {
@@ -132,13 +162,20 @@ test('map has a river with bridges, buildings with doors, and a walkable plaza',
   t.ok(plazaFree >= 100, `plaza has ${plazaFree} free tiles`)
 })
 
-test('parseAsciiMap rejects bad input', async (t) => {
+test('parseAsciiMap rejects bad input and draws by neighbours', async (t) => {
   t.throws(() => parseAsciiMap([], townLegend))
   t.throws(() => parseAsciiMap(['..', '.'], townLegend), /row 1/)
   t.throws(() => parseAsciiMap(['.?'], townLegend), /unknown map character/)
   const tiny = parseAsciiMap(['.~', ',T'], townLegend)
-  t.same(tiny.objectTiles[0], [[-1, -1], [9, 11]])
-  t.same(tiny.bgTiles[0], [[0, 1], [9, 0]])
+  t.same(tiny.objectTiles[0][0], [-1, -1], 'grass and path are free')
+  t.equal(tileName(tiny.objectTiles[0][1][0]), 'water:12', 'water with shores to the west and south')
+  t.match(tileName(tiny.objectTiles[0][1][1]), /^tree:\d$/)
+  // Edges where the neighbour differs (N=1, E=2, S=4, W=8); off the map counts as the same.
+  t.equal(tileName(tiny.bgTiles[1][0][1]), 'path:3', 'the path ends to the north and east')
+  t.equal(tileName(tiny.bgTiles[1][1][0]), 'sand:12', 'sand beneath the water, edged like it')
+  const fence = parseAsciiMap(['fff', '..f'], townLegend)
+  t.equal(tileName(fence.objectTiles[0][1][0]), 'fence:10', 'a fence joins its neighbours east and west')
+  t.equal(tileName(fence.objectTiles[0][2][0]), 'fence:12', 'a corner joins south and west')
 })
 
 test('default cast', async (t) => {

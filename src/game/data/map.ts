@@ -2,9 +2,10 @@
  * The default town of townhall: "Brackenford", a small river town.
  *
  * The map is authored as ASCII art below, one character per tile, and turned
- * into the engine's tile arrays by `parseAsciiMap`. No third-party tileset is
- * involved: every tile kind has a plain colour in the legend so a viewer can
- * draw the town as coloured squares.
+ * by `parseAsciiMap` into AI Town's map shape over townhall's own tileset
+ * (tileset.ts, drawn in code and served at TILESET_PATH): AI Town's front end
+ * and townhall's viewer draw it the same way. Only `objectTiles` matter to the
+ * game (anything but -1 blocks); the rest is drawing.
  *
  * Rough layout (x grows to the right, y grows downwards):
  *   - north-west: the bakery (with a fenced flower garden beside it)
@@ -20,59 +21,89 @@
  */
 
 import type { WorldMap as GameWorldMap } from '../types.ts'
+import { hashString } from '../../hash.ts'
+import { TOWNHALL_ASSETS } from './mapView.ts'
+import {
+  E, N, S, TILE_DIM, TILESET_DIM_X, TILESET_DIM_Y, TILESET_VERSION, W,
+  tableItems, tileIndex, type FloorStyle, type WallStyle
+} from './tileset.ts'
 
+export { TILE_DIM }
+
+/** One kind of tile in the ASCII rows. */
 export interface TileLegend {
-  /** Tile index used in `bgTiles` / `objectTiles`. */
-  index: number
-  name: string
-  /** Display colour, `#rrggbb`. */
-  color: string
-  /** Blocking tiles are written to `objectTiles`; free cells there are -1. */
-  blocking: boolean
   /** The single character that stands for this tile in the ASCII rows. */
   char: string
+  name: string
+  /** Blocking tiles are written to `objectTiles`; free cells there are -1. */
+  blocking: boolean
   /**
    * For blocking tiles: the ground character drawn beneath the object in the
-   * background layer (defaults to grass). Ignored for walkable tiles.
+   * background layers (defaults to grass). Ignored for walkable tiles.
    */
   under?: string
 }
 
-/** The game's map (`bgTiles`/`objectTiles` as `[layer][x][y]`, -1 = free) with the legend a viewer draws from. */
+/** AI Town's animated sprite: pixel position and size, a sheet its front end ships (`campfire.json`…), an animation in it. */
+export interface AnimatedSprite { x: number, y: number, w: number, h: number, layer: number, sheet: string, animation: string }
+
+/** AI Town's serialized world map: the game's tile layers plus what its renderer needs to draw them. */
 export interface WorldMap extends GameWorldMap {
-  legend: TileLegend[]
+  tileSetUrl: string
+  /** The tileset image's width and height in pixels. */
+  tileSetDimX: number
+  tileSetDimY: number
+  animatedSprites: AnimatedSprite[]
 }
 
-export const TILE_DIM = 32
+/** A building of the ASCII map (its walls' bounding box) and how it is drawn. */
+export interface Building { name: string, x: number, y: number, width: number, height: number, walls: WallStyle, floor: FloorStyle, forge?: boolean }
 
-/** Legend of the default town. Indices are the array positions. */
+/** Where townhall serves the tileset; versioned so that a cached old sheet never meets new indices. */
+export const TILESET_PATH = `${TOWNHALL_ASSETS}tileset.png`
+export const TILESET_URL = `${TILESET_PATH}?v=${TILESET_VERSION}`
+
+/** Legend of the default town. */
 export const townLegend: TileLegend[] = [
-  { index: 0, char: '.', name: 'grass', color: '#6fbf4a', blocking: false },
-  { index: 1, char: ',', name: 'dirt path', color: '#c8a165', blocking: false },
-  { index: 2, char: '=', name: 'cobblestone', color: '#a7a39b', blocking: false },
-  { index: 3, char: '_', name: 'wooden floor', color: '#d9b38c', blocking: false },
-  { index: 4, char: '+', name: 'doorway', color: '#8b5a2b', blocking: false },
-  { index: 5, char: 'H', name: 'bridge planks', color: '#9c6b3c', blocking: false },
-  { index: 6, char: '*', name: 'flower bed', color: '#e58fd3', blocking: false },
-  { index: 7, char: 's', name: 'sand', color: '#e8d9a0', blocking: false },
-  { index: 8, char: 'c', name: 'crop rows', color: '#b5c95a', blocking: false },
-  { index: 9, char: '~', name: 'water', color: '#3a7bd5', blocking: true, under: '~' },
-  { index: 10, char: '#', name: 'wall', color: '#5b4636', blocking: true, under: '_' },
-  { index: 11, char: 'T', name: 'tree', color: '#2e6b2e', blocking: true },
-  { index: 12, char: 'b', name: 'bush', color: '#4f9a3a', blocking: true },
-  { index: 13, char: 'n', name: 'bench', color: '#a0522d', blocking: true, under: '=' },
-  { index: 14, char: 'f', name: 'fence', color: '#8d6e4f', blocking: true },
-  { index: 15, char: 'o', name: 'fountain', color: '#7fc8f0', blocking: true, under: '=' },
-  { index: 16, char: 't', name: 'table', color: '#7a5230', blocking: true, under: '_' },
-  { index: 17, char: 'k', name: 'bookshelf', color: '#6b3e26', blocking: true, under: '_' }
+  { char: '.', name: 'grass', blocking: false },
+  { char: ',', name: 'dirt path', blocking: false },
+  { char: '=', name: 'cobblestone', blocking: false },
+  { char: '_', name: 'wooden floor', blocking: false },
+  { char: '+', name: 'doorway', blocking: false },
+  { char: 'H', name: 'bridge planks', blocking: false },
+  { char: '*', name: 'flower bed', blocking: false },
+  { char: 's', name: 'sand', blocking: false },
+  { char: 'c', name: 'crop rows', blocking: false },
+  { char: '~', name: 'water', blocking: true, under: '~' },
+  { char: '#', name: 'wall', blocking: true, under: '_' },
+  { char: 'T', name: 'tree', blocking: true },
+  { char: 'b', name: 'bush', blocking: true },
+  { char: 'n', name: 'bench', blocking: true, under: '=' },
+  { char: 'f', name: 'fence', blocking: true },
+  { char: 'o', name: 'fountain', blocking: true, under: '=' },
+  { char: 't', name: 'table', blocking: true, under: '_' },
+  { char: 'k', name: 'bookshelf', blocking: true, under: '_' }
 ]
 
+// Which characters a ground patch runs on into without an edge (the first set of each entry is the patch itself).
+const PATH_LIKE = new Set([',', '+', 'H', '=', 'n', 'o'])
+const COBBLE_LIKE = new Set(['=', 'n', 'o', ',', '+', 'H'])
+const SAND_LIKE = new Set(['s', '~', 'H'])
+const WATER_LIKE = new Set(['~', 'H'])
+const INDOOR = new Set(['_', '+', '#', 't', 'k'])
+
+/** Sparkles on open water (AI Town's front end ships gentlesparkle.json); about one water tile in this many. */
+const SPARKLE_EVERY = 24
+
 /**
- * Convert ASCII rows (row = y, column = x) into the engine's map shape.
- * One background layer and one object layer; both indexed `[layer][x][y]`.
- * Throws on an empty map, ragged rows, or a character missing from the legend.
+ * Convert ASCII rows (row = y, column = x) into AI Town's map shape, every tile an index into
+ * townhall's tileset: three background layers (ground; paths, sand, cobbles, soil, flowers;
+ * details such as bridges and tufts, -1 where there are none) and one object layer with every
+ * blocking tile (-1 = free). All layers are indexed `[layer][x][y]`. Edges, wall faces, fence
+ * joints and the fountain's parts follow each cell's neighbours. Throws on an empty map, ragged
+ * rows, or a character missing from the legend.
  */
-export function parseAsciiMap (rows: string[], legend: TileLegend[], tileDim: number = TILE_DIM): WorldMap {
+export function parseAsciiMap (rows: string[], legend: TileLegend[], buildings: Building[] = []): WorldMap {
   if (rows.length === 0 || rows[0].length === 0) throw new Error('map has no rows')
   const height = rows.length
   const width = rows[0].length
@@ -82,33 +113,140 @@ export function parseAsciiMap (rows: string[], legend: TileLegend[], tileDim: nu
     if (byChar.has(entry.char)) throw new Error(`legend character "${entry.char}" is used twice`)
     byChar.set(entry.char, entry)
   }
-  const ground: number[][] = []
-  const objects: number[][] = []
-  for (let x = 0; x < width; x++) {
-    ground.push(new Array<number>(height).fill(0))
-    objects.push(new Array<number>(height).fill(-1))
-  }
   rows.forEach((row, y) => {
     if (row.length !== width) throw new Error(`row ${y} has ${row.length} tiles, expected ${width}`)
     for (let x = 0; x < width; x++) {
-      const ch = row[x]
-      const entry = byChar.get(ch)
-      if (entry === undefined) throw new Error(`unknown map character "${ch}" at (${x}, ${y})`)
-      if (entry.blocking) {
-        const under = byChar.get(entry.under ?? '.')
-        if (under === undefined) throw new Error(`legend entry "${entry.name}" has an unknown ground "${entry.under ?? '.'}"`)
-        ground[x][y] = under.index
-        objects[x][y] = entry.index
-      } else {
-        ground[x][y] = entry.index
-      }
+      const entry = byChar.get(row[x])
+      if (entry === undefined) throw new Error(`unknown map character "${row[x]}" at (${x}, ${y})`)
+      if (entry.blocking && !byChar.has(entry.under ?? '.')) throw new Error(`legend entry "${entry.name}" has an unknown ground "${entry.under ?? '.'}"`)
     }
   })
-  return { width, height, tileDim, bgTiles: [ground], objectTiles: [objects], legend }
+
+  // Off the map counts as "more of the same", so no edge is drawn along the border.
+  const at = (x: number, y: number): string | null => (x < 0 || y < 0 || x >= width || y >= height ? null : rows[y][x])
+  const blockingAt = (x: number, y: number): boolean => byChar.get(at(x, y) ?? '.')?.blocking === true
+  /** Bits of the sides whose neighbour is in `set` (or off the map when `offMap`). */
+  const joined = (x: number, y: number, set: ReadonlySet<string>, offMap: boolean): number => {
+    let mask = 0
+    for (const [bit, dx, dy] of [[N, 0, -1], [E, 1, 0], [S, 0, 1], [W, -1, 0]] as const) {
+      const c = at(x + dx, y + dy)
+      if (c === null ? offMap : set.has(c)) mask |= bit
+    }
+    return mask
+  }
+  const edges = (x: number, y: number, set: ReadonlySet<string>): number => 15 & ~joined(x, y, set, true)
+  const noise = (x: number, y: number, salt: number): number => hashString(`${x},${y}`, salt) / 4294967296
+  const buildingAt = (x: number, y: number): Building | undefined =>
+    buildings.find((b) => x >= b.x && y >= b.y && x < b.x + b.width && y < b.y + b.height)
+
+  const layer = (fill: number): number[][] => Array.from({ length: width }, () => new Array<number>(height).fill(fill))
+  const ground = layer(0)
+  const patches = layer(-1)
+  const details = layer(-1)
+  const objects = layer(-1)
+  const animatedSprites: AnimatedSprite[] = []
+  const forges = new Set<Building>()
+  const sprite = (x: number, y: number, sheet: string): void => {
+    animatedSprites.push({ x: x * TILE_DIM, y: y * TILE_DIM, w: TILE_DIM, h: TILE_DIM, layer: 1, sheet, animation: 'pixels_large' })
+  }
+
+  for (let x = 0; x < width; x++) {
+    for (let y = 0; y < height; y++) {
+      const ch = rows[y][x]
+      const entry = byChar.get(ch)!
+      const groundChar = entry.blocking ? entry.under ?? '.' : ch
+      const building = INDOOR.has(ch) ? buildingAt(x, y) : undefined
+      const walls = building?.walls ?? 'brick'
+      const floor = building?.floor ?? 'plank'
+
+      // Layer 0: grass outdoors, floorboards or flagstones indoors.
+      if (INDOOR.has(groundChar) || INDOOR.has(ch)) {
+        ground[x][y] = tileIndex(`floor:${floor}:${noise(x, y, 1) < 0.5 ? 0 : 1}`)
+      } else {
+        ground[x][y] = tileIndex(`grass:${Math.floor(noise(x, y, 2) * 4)}`)
+      }
+      if (ch === '+') {
+        const orientation = blockingAt(x - 1, y) && blockingAt(x + 1, y) ? 'h' : 'v'
+        ground[x][y] = tileIndex(`door:${walls}:${floor}:${orientation}`)
+      }
+
+      // Layer 1: ground patches laid over the grass, with soft edges.
+      if (groundChar === ',') patches[x][y] = tileIndex(`path:${edges(x, y, PATH_LIKE)}`)
+      else if (groundChar === '=') patches[x][y] = tileIndex(`cobble:${edges(x, y, COBBLE_LIKE)}`)
+      else if (groundChar === 's' || groundChar === '~') patches[x][y] = tileIndex(`sand:${edges(x, y, SAND_LIKE)}`)
+      else if (groundChar === 'c') patches[x][y] = tileIndex(`soil:${edges(x, y, new Set(['c']))}`)
+      else if (groundChar === '*') patches[x][y] = tileIndex(`flowers:${Math.floor(noise(x, y, 3) * 4)}`)
+      else if (groundChar === 'H') patches[x][y] = tileIndex(`water:${edges(x, y, WATER_LIKE)}`)
+
+      // Layer 2: details.
+      if (ch === 'H') {
+        // Water to the north and south: the bridge is crossed east-west.
+        const acrossNS = at(x, y - 1) === '~' && at(x, y + 1) === '~'
+        details[x][y] = tileIndex(acrossNS ? 'bridge:h' : 'bridge:v')
+      } else if (ch === '.') {
+        const n = noise(x, y, 4)
+        if (n < 0.05) details[x][y] = tileIndex(`tuft:${Math.floor(n * 60)}`)
+        else if (n < 0.065) details[x][y] = tileIndex(`pebbles:${Math.floor(noise(x, y, 5) * 2)}`)
+        else if (n < 0.07) details[x][y] = tileIndex('mushroom:0')
+      }
+
+      // The object layer: everything that blocks.
+      if (!entry.blocking) continue
+      if (ch === '~') {
+        const mask = edges(x, y, WATER_LIKE)
+        objects[x][y] = tileIndex(`water:${mask}`)
+        if (mask === 0 && noise(x, y, 6) * SPARKLE_EVERY < 1) sprite(x, y, 'gentlesparkle.json')
+      } else if (ch === '#') {
+        const mask = joined(x, y, new Set(['#']), false)
+        const outside = !INDOOR.has(at(x, y + 1) ?? '.')
+        const besideDoor = at(x - 1, y) === '+' || at(x + 1, y) === '+'
+        const windowed = mask === (E | W) && outside && !besideDoor && noise(x, y, 7) < 0.4
+        objects[x][y] = tileIndex(windowed ? `wall:${walls}:window` : `wall:${walls}:${mask}`)
+      } else if (ch === 'T') {
+        objects[x][y] = tileIndex(`tree:${noise(x, y, 8) < 0.12 ? 2 : noise(x, y, 9) < 0.5 ? 0 : 1}`)
+      } else if (ch === 'b') {
+        objects[x][y] = tileIndex(`bush:${noise(x, y, 10) < 0.5 ? 0 : 1}`)
+      } else if (ch === 'f') {
+        objects[x][y] = tileIndex(`fence:${joined(x, y, new Set(['f']), false)}`)
+      } else if (ch === 'n') {
+        objects[x][y] = tileIndex('bench')
+      } else if (ch === 'o') {
+        // The part of the 3 × 3 fountain: how many fountain tiles lie to the west and north of this one.
+        const col = at(x - 1, y) !== 'o' ? 0 : at(x - 2, y) !== 'o' ? 1 : 2
+        const row = at(x, y - 1) !== 'o' ? 0 : at(x, y - 2) !== 'o' ? 1 : 2
+        objects[x][y] = tileIndex(`fountain:${row * 3 + col}`)
+        if (row === 1 && col === 1) sprite(x, y, 'gentlesparkle.json')
+      } else if (ch === 't') {
+        const mask = joined(x, y, new Set(['t']), false) & (E | W)
+        if (building?.forge === true) {
+          // The building's first table is its hearth (AI Town's campfire burns in it), the others anvils.
+          const first = !forges.has(building)
+          forges.add(building)
+          objects[x][y] = tileIndex(first ? 'forge' : 'anvil')
+          if (first) sprite(x, y, 'campfire.json')
+        } else {
+          objects[x][y] = tileIndex(`table:${mask}:${tableItems[Math.floor(noise(x, y, 11) * tableItems.length)]}`)
+        }
+      } else if (ch === 'k') {
+        objects[x][y] = tileIndex(`shelf:${joined(x, y, new Set(['k']), false) & (E | W)}`)
+      }
+    }
+  }
+  return {
+    width,
+    height,
+    tileDim: TILE_DIM,
+    tileSetUrl: TILESET_URL,
+    tileSetDimX: TILESET_DIM_X,
+    tileSetDimY: TILESET_DIM_Y,
+    bgTiles: [ground, patches, details],
+    objectTiles: [objects],
+    animatedSprites
+  }
 }
 
 /** True when (x, y) is inside the map and no layer holds a blocking object there. */
-export function isFreeTile (map: WorldMap, x: number, y: number): boolean {
+export function isFreeTile (map: GameWorldMap, x: number, y: number): boolean {
   if (!Number.isInteger(x) || !Number.isInteger(y)) return false
   if (x < 0 || y < 0 || x >= map.width || y >= map.height) return false
   return map.objectTiles.every((layer) => layer[x][y] === -1)
@@ -172,4 +310,18 @@ export const townRows: string[] = [
  */
 export const plazaArea = { x: 22, y: 16, width: 15, height: 9 } as const
 
-export const defaultMap: WorldMap = parseAsciiMap(townRows, townLegend)
+/** The town's buildings: wall style and floor per bounding box of walls. */
+export const townBuildings: Building[] = [
+  { name: 'bakery', x: 4, y: 4, width: 9, height: 6, walls: 'brick', floor: 'plank' },
+  { name: 'town hall', x: 23, y: 3, width: 13, height: 7, walls: 'stone', floor: 'flagstone' },
+  { name: 'north cottage', x: 46, y: 3, width: 6, height: 6, walls: 'timber', floor: 'oak' },
+  { name: 'river cottage', x: 55, y: 3, width: 6, height: 6, walls: 'brick', floor: 'plank' },
+  { name: 'library', x: 4, y: 16, width: 9, height: 7, walls: 'stone', floor: 'oak' },
+  { name: 'mill cottage', x: 45, y: 16, width: 6, height: 6, walls: 'brick', floor: 'oak' },
+  { name: 'orchard cottage', x: 55, y: 16, width: 6, height: 6, walls: 'timber', floor: 'plank' },
+  { name: 'clinic', x: 9, y: 27, width: 8, height: 5, walls: 'timber', floor: 'flagstone' },
+  { name: 'boat workshop', x: 23, y: 28, width: 6, height: 6, walls: 'brick', floor: 'plank' },
+  { name: 'smithy', x: 32, y: 33, width: 7, height: 6, walls: 'dark', floor: 'flagstone', forge: true }
+]
+
+export const defaultMap: WorldMap = parseAsciiMap(townRows, townLegend, townBuildings)

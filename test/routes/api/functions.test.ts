@@ -21,7 +21,7 @@ test('Convex-style calls, REST routes and clear 4xx answers', async (t) => {
   t.equal(state.statusCode, 200)
   t.match(state.json(), { world: { _id: worldId, players: Array }, engine: { _id: engineId, running: true } })
   const descriptions = await app.inject({ url: `/api/worlds/${worldId}/descriptions` })
-  t.match(descriptions.json(), { worldMap: { width: 64, height: 48, legend: Array } })
+  t.match(descriptions.json(), { worldMap: { width: 64, height: 48, tileDim: 32, tileSetUrl: /\/assets\/townhall\/tileset\.png/, animatedSprites: Array } })
 
   t.match(await call('query', 'nope:nothing'), { statusCode: 404, body: { code: 'TOWNHALL_ERR_UNKNOWN_FUNCTION', message: 'no function nope:nothing' } })
   t.match(await call('query', 'world:worldState', { worldId: 7 }), { statusCode: 400, body: { code: 'TOWNHALL_ERR_BAD_ARGUMENTS', message: /args\.worldId must be string/ } })
