@@ -1,16 +1,35 @@
-// Canvas drawing: the map as coloured squares (drawn once), then players, conversations and speech.
-import type { TileLegend } from '../game/data/map.ts'
-import { createCanvas, type Canvas, type Context2D } from './dom.ts'
+// Canvas drawing: the map from its tileset image (drawn once), then players, conversations and speech.
+import { TOWNHALL_ASSETS } from '../game/data/mapView.ts'
+import { browser, createCanvas, type Canvas, type Context2D } from './dom.ts'
 
 /** Canvas pixels per tile; CSS scales the canvas to the window. */
 export const TILE_PX = 16
 
+/** The map as world:gameDescriptions sends it: AI Town's serialized world map. */
 export interface ViewerMap {
   width: number
   height: number
+  tileDim: number
+  tileSetUrl: string
+  tileSetDimX: number
+  tileSetDimY: number
   bgTiles: number[][][]
   objectTiles: number[][][]
-  legend: TileLegend[]
+}
+
+/** A loaded tileset image (an HTMLImageElement in the browser). */
+export interface TileImage {
+  width: number
+  height: number
+  src: string
+  onload: (() => void) | null
+  onerror: (() => void) | null
+}
+
+/** The drawing calls paintMap needs beyond dom.ts's Context2D. */
+interface TileContext {
+  imageSmoothingEnabled: boolean
+  drawImage (image: TileImage, sx: number, sy: number, sw: number, sh: number, dx: number, dy: number, dw: number, dh: number): void
 }
 
 export interface DrawnPlayer {
@@ -41,33 +60,71 @@ export interface Scene {
   selected: string | null
 }
 
-/** Paints every tile layer into an offscreen canvas, once per map. */
+/**
+ * Where the viewer loads a tileset from. It is townhall's own page, so townhall's own assets come from the
+ * page's origin whatever PUBLIC_URL says; any other URL (an imported AI Town map's) resolves against the page.
+ */
+export function tilesetSource (tileSetUrl: string, pageUrl: string): string {
+  const url = new URL(tileSetUrl, pageUrl)
+  return url.pathname.startsWith(TOWNHALL_ASSETS) ? `${url.pathname}${url.search}` : url.href
+}
+
+/**
+ * Paints the map into an offscreen canvas, once per map: at once a plain sketch (free ground and
+ * blocking tiles), then, when the tileset image has loaded, every layer drawn tile by tile from it.
+ * The canvas is returned straight away and fills in by itself.
+ */
 export function paintMap (map: ViewerMap): Canvas {
   const canvas = createCanvas()
   canvas.width = map.width * TILE_PX
   canvas.height = map.height * TILE_PX
   const ctx = canvas.getContext('2d')!
-  const colors = new Map(map.legend.map((entry) => [entry.index, entry.color]))
-  for (const layers of [map.bgTiles, map.objectTiles]) {
-    for (const layer of layers) {
-      for (let x = 0; x < map.width; x++) {
-        for (let y = 0; y < map.height; y++) {
-          const tile = layer[x]?.[y] ?? -1
-          if (tile < 0) continue
-          ctx.fillStyle = colors.get(tile) ?? '#ff00ff'
-          ctx.fillRect(x * TILE_PX, y * TILE_PX, TILE_PX, TILE_PX)
-        }
+  paintSketch(ctx, map)
+  if (map.tileSetUrl !== '') {
+    const image = new (browser as unknown as { Image: new () => TileImage }).Image()
+    image.onload = () => { paintTiles(ctx, map, image) }
+    // A tileset that does not load (an imported map pointing into AI Town's own front end) leaves the sketch.
+    image.onerror = () => { console.warn('townhall viewer: the tileset did not load', map.tileSetUrl) }
+    image.src = tilesetSource(map.tileSetUrl, browser.location.href)
+  }
+  return canvas
+}
+
+/** Free tiles green, blocking ones dark: the map before (or without) its tileset. */
+function paintSketch (ctx: Context2D, map: ViewerMap): void {
+  for (let x = 0; x < map.width; x++) {
+    for (let y = 0; y < map.height; y++) {
+      ctx.fillStyle = map.objectTiles.some((layer) => (layer[x]?.[y] ?? -1) !== -1) ? '#3d4a3a' : '#6aad4c'
+      ctx.fillRect(x * TILE_PX, y * TILE_PX, TILE_PX, TILE_PX)
+    }
+  }
+}
+
+/**
+ * Draws every background layer, then every object layer, from the tileset as AI Town's renderer does:
+ * tile i is the tileDim square at column i % ⌊tileSetDimX / tileDim⌋, row ⌊i / that⌋; -1 draws nothing.
+ */
+export function paintTiles (ctx: Context2D, map: ViewerMap, image: TileImage): void {
+  const tiles = ctx as unknown as TileContext
+  const columns = Math.floor(map.tileSetDimX / map.tileDim)
+  const d = map.tileDim
+  tiles.imageSmoothingEnabled = true
+  for (const layer of [...map.bgTiles, ...map.objectTiles]) {
+    for (let x = 0; x < map.width; x++) {
+      for (let y = 0; y < map.height; y++) {
+        const tile = layer[x]?.[y] ?? -1
+        if (tile < 0) continue
+        tiles.drawImage(image, (tile % columns) * d, Math.floor(tile / columns) * d, d, d, x * TILE_PX, y * TILE_PX, TILE_PX, TILE_PX)
       }
     }
   }
   // A faint grid helps a human aim at a tile.
-  ctx.strokeStyle = 'rgba(0, 0, 0, 0.06)'
+  ctx.strokeStyle = 'rgba(0, 0, 0, 0.05)'
   ctx.lineWidth = 1
   ctx.beginPath()
-  for (let x = 0; x <= map.width; x++) { ctx.moveTo(x * TILE_PX + 0.5, 0); ctx.lineTo(x * TILE_PX + 0.5, canvas.height) }
-  for (let y = 0; y <= map.height; y++) { ctx.moveTo(0, y * TILE_PX + 0.5); ctx.lineTo(canvas.width, y * TILE_PX + 0.5) }
+  for (let x = 0; x <= map.width; x++) { ctx.moveTo(x * TILE_PX + 0.5, 0); ctx.lineTo(x * TILE_PX + 0.5, map.height * TILE_PX) }
+  for (let y = 0; y <= map.height; y++) { ctx.moveTo(0, y * TILE_PX + 0.5); ctx.lineTo(map.width * TILE_PX, y * TILE_PX + 0.5) }
   ctx.stroke()
-  return canvas
 }
 
 /** Centre of a tile-space position in canvas pixels (positions name tile centres). */
