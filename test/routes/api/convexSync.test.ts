@@ -120,11 +120,16 @@ for (const target of storeTargets()) {
     // Move, then invite the nearest agent and talk.
     const move = await client.mutation(anyApi.world.sendWorldInput, { engineId, name: 'moveTo', args: { playerId, destination: { x: 5, y: 5 } } }) as string
     t.match(await until(client, anyApi.aiTown.main.inputStatus, { inputId: move }, (v) => v !== null), { kind: 'ok' })
-    const me = state.world.players.find((p) => p.id === playerId)!
-    const agents = new Set(state.world.agents.map((a) => a.playerId))
-    const busy = new Set(state.world.conversations.flatMap((c) => c.participants.map((m) => m.playerId)))
-    const partner = state.world.players.filter((p) => agents.has(p.id) && !busy.has(p.id))
-      .sort((a, b) => Math.hypot(a.position.x - me.position.x, a.position.y - me.position.y) - Math.hypot(b.position.x - me.position.x, b.position.y - me.position.y))[0]
+    // Agents pair up among themselves too (and may invite us): wait for a moment when one is free and we are not busy.
+    const freeAgents = (s: State): P[] => {
+      const me = s.world.players.find((p) => p.id === playerId)
+      const agents = new Set(s.world.agents.map((a) => a.playerId))
+      const busy = new Set(s.world.conversations.flatMap((c) => c.participants.map((m) => m.playerId)))
+      if (me === undefined || busy.has(playerId)) return []
+      return s.world.players.filter((p) => agents.has(p.id) && !busy.has(p.id))
+        .sort((a, b) => Math.hypot(a.position.x - me.position.x, a.position.y - me.position.y) - Math.hypot(b.position.x - me.position.x, b.position.y - me.position.y))
+    }
+    const partner = freeAgents(await until<State>(client, anyApi.world.worldState, { worldId }, (s) => freeAgents(s).length > 0, 90_000))[0]
     t.ok(partner, 'a free agent to invite')
     const invite = await client.mutation(anyApi.world.sendWorldInput, { engineId, name: 'startConversation', args: { playerId, invitee: partner!.id } }) as string
     const invited = await until<{ kind: string, value?: string, message?: string } | null>(client, anyApi.aiTown.main.inputStatus, { inputId: invite }, (v) => v !== null)
