@@ -92,8 +92,12 @@ async function main (): Promise<void> {
     const { worldMap } = await call('query', 'world:gameDescriptions', { worldId }) as { worldMap: { width: number, height: number } }
     const joined: Player[] = []
     for (let i = 0; i < players; i++) {
-      const { token } = await call('mutation', 'world:joinWorld', { worldId, name: `Bench ${i + 1}`, character: `f${(i % 8) + 1}` }) as { token: string }
-      const playerId = await until(`player ${i + 1} to join`, async () => await call('query', 'world:userStatus', { worldId }, token) as string | null)
+      const { token, tokenIdentifier } = await call('mutation', 'auth:newPlayerToken', {}) as { token: string, tokenIdentifier: string }
+      await call('mutation', 'world:joinWorld', { worldId, name: `Bench ${i + 1}`, character: `f${(i % 8) + 1}` }, token)
+      const playerId = await until(`player ${i + 1} to join`, async () => {
+        const state = await call('query', 'world:worldState', { worldId }) as { world: { players: Array<{ id: string, human?: string }> } }
+        return state.world.players.find((p) => p.human === tokenIdentifier)?.id ?? null
+      })
       joined.push({ token, playerId })
     }
     const before = await call('query', 'world:worldState', { worldId }) as { engine: { processedInputNumber: number } }
@@ -124,7 +128,7 @@ async function main (): Promise<void> {
           const res = await fetch(`${base}/api/mutation`, { method: 'POST', headers: kind === 'moveTo' ? moveHeaders : { 'content-type': 'application/json' }, body })
           const text = await res.text()
           status = String(res.status)
-          if (kind === 'moveTo' && res.status === 200) lastInputId = (JSON.parse(text) as { value: { inputId: string } }).value.inputId
+          if (kind === 'moveTo' && res.status === 200) lastInputId = (JSON.parse(text) as { value: string }).value
         } catch {}
         const ms = performance.now() - t0
         statuses[status] = (statuses[status] ?? 0) + 1
