@@ -78,6 +78,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
   const random = options.random ?? Math.random
   const batchSize = Math.max(1, options.embedBatchSize ?? 64)
   const shutdown = options.signal
+  const linkSignals = createSignalLinker()
   const pulled = new Set<string>()
 
   const report = (record: LlmCallRecord): void => {
@@ -92,7 +93,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
 
   async function attempt (call: HttpCall): Promise<HttpReply> {
     const timeout = AbortSignal.timeout(call.timeoutMs)
-    const signals = [timeout, shutdown, call.signal].filter((s): s is AbortSignal => s !== undefined)
+    const linked = linkSignals(timeout, shutdown, call.signal)
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' }
     if (call.endpoint.apiKey !== undefined && call.endpoint.apiKey !== '') headers.authorization = `Bearer ${call.endpoint.apiKey}`
     const details = { provider: call.endpoint.name, model: call.endpoint.model }
@@ -101,7 +102,7 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
         method: 'POST',
         headers,
         body: JSON.stringify(call.body),
-        signal: AbortSignal.any(signals)
+        signal: linked.signal
       })
       const text = await response.text()
       if (!response.ok) {
@@ -126,6 +127,8 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
         throw new LlmError('TOWNHALL_ERR_LLM_TIMEOUT', `timeout: no reply within ${call.timeoutMs} ms`, { ...details, retryable: true }, { cause: err })
       }
       throw new LlmError('TOWNHALL_ERR_LLM_NETWORK', `network error: cannot reach ${new URL(call.url).origin} (${networkReason(err)})`, { ...details, retryable: true }, { cause: err })
+    } finally {
+      linked.release()
     }
   }
 
@@ -140,12 +143,15 @@ export function createLlmClient (options: LlmClientOptions): LlmClient {
         const tooLong = e.retryAfterMs !== undefined && e.retryAfterMs > maxRetryAfterMs
         if (!e.retryable || attempts > maxRetries || tooLong) throw finalError(e, call.endpoint, attempts)
         const delay = e.retryAfterMs ?? random() * Math.min(maxMs, baseMs * 2 ** (attempts - 1))
+        const linkedWait = linkSignals(shutdown, call.signal)
         try {
-          await sleep(delay, anySignal(shutdown, call.signal))
+          await sleep(delay, linkedWait.signal)
         } catch (abortErr) {
           throw new LlmError('TOWNHALL_ERR_LLM_ABORTED', `${label(call.endpoint)}: cancelled while waiting to retry`, {
             provider: call.endpoint.name, model: call.endpoint.model, attempts
           }, { cause: abortErr })
+        } finally {
+          linkedWait.release()
         }
       }
     }
@@ -394,10 +400,37 @@ function networkReason (err: unknown): string {
   return cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'network error'
 }
 
-function anySignal (...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
-  const present = signals.filter((s): s is AbortSignal => s !== undefined)
-  if (present.length === 0) return undefined
-  return present.length === 1 ? present[0] : AbortSignal.any(present)
+/**
+ * Links signals: `link(a, b, …)` gives one signal that aborts when any of them does, and a release for when the
+ * call is over. A source gets one listener however many calls link it, so the long-lived shutdown and runner
+ * signals, shared by hundreds of calls at once, never pile up listeners (AbortSignal.any adds one per call and
+ * keeps it until its result is collected: Node's MaxListenersExceededWarning with 100 agents).
+ */
+export function createSignalLinker (): (...signals: Array<AbortSignal | undefined>) => { signal: AbortSignal, release: () => void } {
+  const linked = new WeakMap<AbortSignal, Set<AbortController>>()
+  return (...signals) => {
+    const controller = new AbortController()
+    const sources = signals.filter((s): s is AbortSignal => s !== undefined)
+    const already = sources.find((s) => s.aborted)
+    if (already !== undefined) {
+      controller.abort(already.reason)
+      return { signal: controller.signal, release: () => {} }
+    }
+    for (const source of sources) {
+      let dependents = linked.get(source)
+      if (dependents === undefined) {
+        const created = new Set<AbortController>()
+        linked.set(source, created)
+        source.addEventListener('abort', () => {
+          for (const c of created) c.abort(source.reason)
+          created.clear()
+        }, { once: true })
+        dependents = created
+      }
+      dependents.add(controller)
+    }
+    return { signal: controller.signal, release: () => { for (const source of sources) linked.get(source)?.delete(controller) } }
+  }
 }
 
 function sleep (ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import { checkProvider, createLlmClient, openAiBaseUrl, ollamaRoot, type LlmClientOptions } from '../../src/llm/client.ts'
+import { getEventListeners } from 'node:events'
+import { checkProvider, createLlmClient, createSignalLinker, openAiBaseUrl, ollamaRoot, type LlmClientOptions } from '../../src/llm/client.ts'
 import { LlmError } from '../../src/llm/errors.ts'
 import type { EmbeddingEndpoint, LlmCallRecord, ProviderEndpoint } from '../../src/llm/types.ts'
 import { chatReply, embeddingReply, startFakeProvider, vectorOf, type Handler } from '../helpers/fakeProvider.ts'
@@ -290,4 +291,37 @@ test('chat from a provider with offline embeddings when asked for explicitly', a
   t.equal((await client.chat({ messages: [{ role: 'user', content: 'x' }] })).text, 'real chat')
   t.equal((await client.embed(['x']))[0].length, DIM)
   t.equal(fake.requests.length, 1)
+})
+
+test('many calls at once never pile up listeners on the long-lived shutdown and runner signals (no MaxListenersExceededWarning)', async (t) => {
+  const shutdown = new AbortController()
+  const runner = new AbortController()
+  const { client } = await setup(t, async () => { await new Promise((resolve) => setTimeout(resolve, 30)); return chatReply('hello') }, { signal: shutdown.signal })
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  const listeners = (s: AbortSignal): number => getEventListeners(s, 'abort').length
+  const calls = Array.from({ length: 50 }, async () => await client.chat({ messages: [{ role: 'user', content: 'hi' }], signal: runner.signal }))
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(listeners(shutdown.signal), 1, 'while 50 calls are in flight, the shutdown signal has one listener')
+  t.equal(listeners(runner.signal), 1, 'and so has the caller\'s')
+  await Promise.all(calls)
+  t.equal(listeners(shutdown.signal), 1, 'no listener piles up after the calls')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), [], 'no MaxListenersExceededWarning')
+})
+
+test('linked signals abort with their source\'s reason; a released one is not aborted any more', async (t) => {
+  const link = createSignalLinker()
+  const a = new AbortController()
+  const b = new AbortController()
+  const first = link(a.signal, undefined, b.signal)
+  const released = link(b.signal)
+  released.release()
+  b.abort(new Error('because'))
+  t.ok(first.signal.aborted)
+  t.match(first.signal.reason, { message: 'because' })
+  t.notOk(released.signal.aborted, 'a call that is over is not aborted')
+  t.ok(link(a.signal, b.signal).signal.aborted, 'an already aborted source aborts at once')
 })
