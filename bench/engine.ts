@@ -8,6 +8,7 @@ import { EmbeddedStore } from '../src/store/embedded.ts'
 import { createWorldRecords } from '../src/engine/worlds.ts'
 import { WorldRunner, type StepReport } from '../src/engine/runner.ts'
 import { runOperation, type AgentBrain } from '../src/engine/operations.ts'
+import { createSignalLinker } from '../src/llm/client.ts'
 import { defaultCast } from '../src/game/data/index.ts'
 import type { CharacterDescription } from '../src/game/index.ts'
 
@@ -23,10 +24,14 @@ function cast (n: number): CharacterDescription[] {
 }
 
 /** Answers after 1-3 s, like a hosted model. */
-function slowBrain (signal: AbortSignal): AgentBrain {
+function slowBrain (runnerSignal: AbortSignal): AgentBrain {
+  // Each wait listens on its own linked signal, as the LLM client's calls do: the runner's signal, shared by
+  // every operation in flight, keeps one listener.
+  const link = createSignalLinker()
   const wait = async (): Promise<void> => await new Promise<void>((resolve) => {
-    const onAbort = (): void => { clearTimeout(timer); resolve() }
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, 1000 + Math.random() * 2000)
+    const { signal, release } = link(runnerSignal)
+    const onAbort = (): void => { clearTimeout(timer); release(); resolve() }
+    const timer = setTimeout(() => { release(); resolve() }, 1000 + Math.random() * 2000)
     signal.addEventListener('abort', onAbort, { once: true })
   })
   return {
