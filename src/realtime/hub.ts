@@ -42,6 +42,9 @@ interface Group {
   hash: string
   dirty: boolean
   computing: Promise<void> | null
+  /** Order of the read behind the current value, and of the latest read (a read that found no change counts). */
+  valueSeq: number
+  readSeq: number
 }
 
 export interface HubOptions {
@@ -82,6 +85,7 @@ export class RealtimeHub {
   #drainTimer: NodeJS.Timeout | null = null
   #closed = false
   #lastClientId = 0
+  #reads = 0
 
   constructor (options: HubOptions) {
     this.#o = { coalesceMs: 5, softLimitBytes: 1 << 20, hardLimitBytes: 16 << 20, ...options }
@@ -117,7 +121,7 @@ export class RealtimeHub {
     const key = groupKey(resolved.def.path, resolved.args, resolved.def.perCaller === true ? client.caller : null)
     let group = this.#groups.get(key)
     if (group === undefined) {
-      group = { key, def: resolved.def, args: resolved.args, caller: client.caller, members: new Map(), version: 0, value: undefined, json: null, error: null, hash: '', dirty: true, computing: null }
+      group = { key, def: resolved.def, args: resolved.args, caller: client.caller, members: new Map(), version: 0, value: undefined, json: null, error: null, hash: '', dirty: true, computing: null, valueSeq: 0, readSeq: 0 }
       this.#groups.set(key, group)
     }
     const member: Member = { client, subId, sentVersion: 0, pending: false, joining: true }
@@ -127,6 +131,12 @@ export class RealtimeHub {
     subs.set(subId, group)
     if (group.def.path === WATCHED) this.#o.watchers?.join((group.args as { worldId: string }).worldId, client.id)
     if (group.version === 0 || group.dirty || group.computing !== null) await this.#refresh([group])
+    // A new value for a client that already watches its companion: the companion is read after it first.
+    const companion = this.#companionFor(client, group)
+    if (companion !== undefined && companion.readSeq < group.valueSeq) {
+      companion.dirty = true
+      await this.#refresh([companion])
+    }
     member.joining = false
     if (group.json === null) {
       const error = group.error
@@ -188,38 +198,48 @@ export class RealtimeHub {
 
   /** Recomputes groups, then their companions, then sends each client its changes as one batch. */
   async #refresh (groups: Group[]): Promise<void> {
-    const before = new Map(groups.map((g) => [g, { version: g.version, value: g.value }]))
-    await Promise.all(groups.map(async (g) => { await this.#compute(g) }))
-    const companions = new Set<Group>()
-    for (const g of groups) {
-      const companion = g.def.companion
+    const companionOf = (g: Group): Group | undefined => g.def.companion === undefined ? undefined : this.#groups.get(groupKey(g.def.companion.path, g.args, null))
+    // A companion is always read after the queries it accompanies, even when a change of its own made it dirty.
+    const companions = new Set<Group>(groups.map(companionOf).filter((c): c is Group => c !== undefined && groups.includes(c)))
+    const first = groups.filter((g) => !companions.has(g))
+    const before = new Map(first.map((g) => [g, { version: g.version, value: g.value }]))
+    await Promise.all(first.map(async (g) => { await this.#compute(g) }))
+    for (const g of first) {
+      const other = companionOf(g)
       const was = before.get(g)!
-      if (companion === undefined || g.version === was.version || g.error !== null) continue
-      const other = this.#groups.get(groupKey(companion.path, g.args, null))
-      if (other !== undefined && !groups.includes(other) && companion.when(was.value, g.value)) companions.add(other)
+      if (other === undefined || g.version === was.version || g.error !== null) continue
+      if (g.def.companion!.when(was.value, g.value)) companions.add(other)
     }
-    for (const c of companions) c.dirty = true
-    await Promise.all([...companions].map(async (c) => { await this.#compute(c) }))
-    await this.#deliver([...groups, ...companions])
+    await Promise.all([...companions].map(async (c) => {
+      // A computation already under way may have read before the queries above: let it finish, then read again.
+      while (c.computing !== null) await c.computing
+      c.dirty = true
+      await this.#compute(c)
+    }))
+    await this.#deliver([...first, ...companions])
   }
 
   /** Recomputes one group; computations of a group never overlap, so versions only grow. */
   async #compute (group: Group): Promise<void> {
     if (group.computing !== null) return await group.computing
     group.dirty = false
+    const seq = ++this.#reads
     group.computing = (async () => {
       try {
         const value = await group.def.handler(this.#o.context(group.caller), group.args as never)
+        group.readSeq = seq
         const json = Buffer.from(JSON.stringify(convexToJson(value ?? null)))
         const hash = createHash('sha1').update(json).digest('hex')
         if (hash !== group.hash || group.json === null) {
           group.hash = hash
           group.version++
+          group.valueSeq = seq
           group.value = value
           group.json = json
           group.error = null
         }
       } catch (err) {
+        group.readSeq = seq
         const error = queryError(err)
         if (error.statusCode === 500) this.#o.log.warn({ err, path: group.def.path }, 'subscription query failed')
         const hash = `error:${error.code}:${error.message}`
@@ -259,6 +279,13 @@ export class RealtimeHub {
         batch.members.push([group, member])
       }
     }
+    // Held-back updates of these clients go out with this batch (see #send).
+    for (const batch of batches.values()) {
+      for (const [subId, group] of this.#byClient.get(batch.client.id) ?? []) {
+        const member = group.members.get(`${batch.client.id}:${subId}`)
+        if (member !== undefined && member.pending && member.sentVersion < group.version && !batch.members.some(([, m]) => m === member)) batch.members.push([group, member])
+      }
+    }
     let sent = 0
     for (const { client, members } of batches.values()) {
       if (sent > 0 && sent % DELIVERY_SLICE === 0) await new Promise((resolve) => setImmediate(resolve))
@@ -280,7 +307,30 @@ export class RealtimeHub {
       for (const [, member] of members) member.pending = true
       return
     }
-    client.push(members.map(([group, member]) => this.#update(group, member)))
+    // A query whose companion this client also watches waits until the companion has been read after it:
+    // the client never holds a world whose players its descriptions do not know yet.
+    const ready: Array<[Group, Member]> = []
+    let held = false
+    for (const [group, member] of members) {
+      const companion = this.#companionFor(client, group)
+      if (companion !== undefined && companion.readSeq < group.valueSeq) {
+        member.pending = true
+        companion.dirty = true
+        held = true
+      } else ready.push([group, member])
+    }
+    if (held) this.#schedule()
+    if (ready.length > 0) client.push(ready.map(([group, member]) => this.#update(group, member)))
+  }
+
+  /** The companion group of `group` when this client watches it too. */
+  #companionFor (client: HubClient, group: Group): Group | undefined {
+    const path = group.def.companion?.path
+    if (path === undefined) return undefined
+    const companion = this.#groups.get(groupKey(path, group.args, null))
+    if (companion === undefined) return undefined
+    for (const g of this.#byClient.get(client.id)?.values() ?? []) if (g === companion) return companion
+    return undefined
   }
 
   #drain (): void {

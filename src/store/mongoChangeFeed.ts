@@ -14,6 +14,12 @@ const OPERATIONS = new Set<string>(['insert', 'update', 'replace', 'delete'])
 /** A healthy stream answers every poll within maxAwaitTimeMS (500 ms); one silent this long is reopened. */
 const STALL_MS = 10_000
 
+/** An empty answer faster than this did not wait on the server. */
+const INSTANT_MS = 0.2
+/** Between two instant empty answers; a run of this many of them in a row reopens the stream. */
+const INSTANT_PAUSE_MS = 10
+const DEAD_AFTER_INSTANT = 50
+
 class StalledError extends Error {}
 
 /** Resolves like `promise`, or rejects when it has not settled within `ms` (a dead connection or a stuck server). */
@@ -73,6 +79,7 @@ class CollectionWatcher {
         if (this.#failures > 0) this.#options.log?.info({ collection: this.name }, 'change stream reopened')
         this.#failures = 0
         markReady()
+        let instant = 0
         while (!this.#closed) {
           if (change !== null) {
             this.#token = stream.resumeToken ?? change._id
@@ -85,8 +92,13 @@ class CollectionWatcher {
           }
           const polled = performance.now()
           change = await withinStall(stream.tryNext(), STALL_MS)
-          // An empty answer that did not even reach the server means a dead cursor: reopen instead of spinning.
-          if (change === null && performance.now() - polled < 0.2) throw new Error('the change stream answered without asking the server')
+          if (change === null && performance.now() - polled < INSTANT_MS) {
+            // An instant empty answer: a server that does not wait out maxAwaitTimeMS (some MongoDB-wire servers,
+            // on a fast loopback), or a dead cursor the driver answers itself. Poll politely; only a long run of
+            // them means a dead cursor: reopen instead of spinning.
+            if (++instant >= DEAD_AFTER_INSTANT) throw new Error('the change stream keeps answering without asking the server')
+            await new Promise((resolve) => setTimeout(resolve, INSTANT_PAUSE_MS))
+          } else instant = 0
         }
       } catch (err) {
         if (this.#closed) break

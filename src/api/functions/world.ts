@@ -104,11 +104,12 @@ export const worldFunctions = [
     handler: async (ctx, { worldId }) => {
       const map = await ctx.store.collection('maps').findOne({ worldId })
       if (map === null) throw new NotFoundError(`no world ${worldId}`)
+      // A step's new descriptions wait in the world's outbox until it is applied: read them too, so a player
+      // the world already shows always has its description. The outbox first: it is cleared only after its
+      // descriptions are written, so whatever it no longer holds, the collections below already do.
+      const world = await ctx.store.collection<StoredWorldDoc>('worlds').findOne({ _id: worldId })
       const players = await ctx.store.collection('playerDescriptions').find({ worldId })
       const agents = await ctx.store.collection('agentDescriptions').find({ worldId })
-      // A step's new descriptions wait in the world's outbox until it is applied: read them too, so a
-      // player the world already shows always has its description.
-      const world = await ctx.store.collection<StoredWorldDoc>('worlds').findOne({ _id: worldId })
       const pending: Partial<Outbox> = world?.outbox ?? {}
       const pendingPlayers = (pending.playerDescriptions ?? []).filter((d) => !players.some((p) => p.playerId === d.playerId))
       const pendingAgents = (pending.agentDescriptions ?? []).filter((d) => !agents.some((a) => a.agentId === d.agentId))

@@ -59,7 +59,10 @@ function undescribedAfterTransitions (frames: Frame[], sent: Sent[]): { transiti
     const descriptions = values.get('world:gameDescriptions') as Descriptions | undefined
     if (state === undefined || descriptions === undefined) continue
     const described = new Set(descriptions.playerDescriptions.map((d) => d.playerId))
-    if (state.world.players.some((p) => !described.has(p.id))) undescribed++
+    if (state.world.players.some((p) => !described.has(p.id))) {
+      undescribed++
+      if (process.env.DEBUG_SYNC !== undefined) console.error('UNDESCRIBED', transitions, state.world.players.filter((p) => !described.has(p.id)).map((p) => p.id), [...described], (f.modifications ?? []).map((m) => `${m.type}:${paths.get(m.queryId)}`))
+    }
   }
   return { transitions, undescribed }
 }
