@@ -73,9 +73,19 @@ for (const target of storeTargets()) {
       await player.mutation('world:sendWorldInput', {
         engineId, name: 'moveTo', args: { playerId, destination: { x: Math.round(agentPlayer.position.x), y: Math.round(agentPlayer.position.y) } }
       })
+      // Walk towards where the agent is now, as a person would, every few seconds while walking over.
+      let lastMove = Date.now()
       const outcome = await nextValue<State>((on) => watcher.subscribe('world:worldState', { worldId }, on), (s) => {
         const c = (s.world.conversations as C[]).find((x) => x.id === conversationId)
-        return c === undefined || c.participants.every((m) => m.status.kind === 'participating')
+        const done = c === undefined || c.participants.every((m) => m.status.kind === 'participating')
+        const agentNow = (s.world.players as P[]).find((p) => p.id === agentPlayer!.id)
+        if (!done && agentNow !== undefined && Date.now() - lastMove > 4000) {
+          lastMove = Date.now()
+          player.mutation('world:sendWorldInput', {
+            engineId, name: 'moveTo', args: { playerId, destination: { x: Math.round(agentNow.position.x), y: Math.round(agentNow.position.y) } }
+          }).catch(() => {})
+        }
+        return done
       }, 90_000)
       if ((outcome.world.conversations as C[]).some((x) => x.id === conversationId)) together = outcome
       else t.comment(`attempt ${attempt}: the invitation ended before both arrived; inviting again`)
