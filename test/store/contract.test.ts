@@ -269,7 +269,8 @@ for (const target of storeTargets()) {
           await messages.insertOne({ _id: `m${i}`, worldId: 'w', conversationId: 'c', messageUuid: `u${i}`, text: 'hi' })
           if (i === 10 || i === 20) await mongoFeed.interrupt('messages')
         }
-        await waitFor(() => seen.size >= 30, 10_000)
+        // No event may be lost; how long a reopened stand-in stream takes to catch up is not what is tested.
+        await waitFor(() => seen.size >= 30, 30_000)
         t.equal(seen.size, 30)
         await waitFor(() => feed.live, 5000)
         t.ok(feed.live, 'the feed is live again after reopening')
