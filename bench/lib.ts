@@ -82,3 +82,23 @@ export async function runBench (file: string, env: Record<string, string>): Prom
   }
   return JSON.parse(line.slice('RESULT '.length))
 }
+
+/**
+ * The sorted delays of a fan-out bench: from the value's currentTime, from the step's commit (as the server's
+ * change feed saw it), step start → commit, and per step the spread from the first client to the last.
+ */
+export function stepDelays (delays: Float64Array, stamps: Float64Array, samples: number, commits: Array<[number, number]>, steps: Map<number, { first: number, last: number }>): { sorted: Float64Array, sortedFromCommit: Float64Array, sortedStepLag: Float64Array, sortedSpread: Float64Array } {
+  const commitAt = new Map(commits)
+  const fromCommit: number[] = []
+  for (let i = 0; i < samples; i++) {
+    const at = commitAt.get(stamps[i]!)
+    if (at !== undefined) fromCommit.push(stamps[i]! + delays[i]! - at)
+  }
+  const stepLag = [...new Set(stamps.slice(0, samples))].map((t) => (commitAt.get(t) ?? NaN) - t).filter((x) => !Number.isNaN(x))
+  return {
+    sorted: delays.slice(0, samples).sort(),
+    sortedFromCommit: Float64Array.from(fromCommit).sort(),
+    sortedStepLag: Float64Array.from(stepLag).sort(),
+    sortedSpread: Float64Array.from([...steps.values()].map((x) => x.last - x.first)).sort()
+  }
+}

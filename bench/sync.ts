@@ -14,7 +14,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import { ask, cpuPressure, forkServer, largest, quantile, report, runBench, runRole, sleep, stopChild } from './lib.ts'
+import { ask, cpuPressure, forkServer, largest, quantile, report, runBench, runRole, sleep, stepDelays, stopChild } from './lib.ts'
 import { serveTown, type FromServer, type ToServer } from './town.ts'
 
 const TRANSITION_PREFIX = Buffer.from('{"type":"Transition"')
@@ -256,17 +256,7 @@ async function main (): Promise<void> {
     const unresolved = mutators.reduce((n, c) => n + [...c.mutations.values()].filter((m) => m.sentAt >= windowStarted).length, 0)
     const mutationsSent = roundTrips.length + unresolved + mutationFailures
 
-    const sorted = delays.slice(0, samples).sort()
-    const commitAt = new Map(server.commits)
-    const fromCommit: number[] = []
-    for (let i = 0; i < samples; i++) {
-      const at = commitAt.get(stamps[i]!)
-      if (at !== undefined) fromCommit.push(stamps[i]! + delays[i]! - at)
-    }
-    const sortedFromCommit = Float64Array.from(fromCommit).sort()
-    const stepLag = [...new Set(stamps.slice(0, samples))].map((t) => (commitAt.get(t) ?? NaN) - t).filter((x) => !Number.isNaN(x))
-    const sortedStepLag = Float64Array.from(stepLag).sort()
-    const sortedSpread = Float64Array.from([...steps.values()].map((x) => x.last - x.first)).sort()
+    const { sorted, sortedFromCommit, sortedStepLag, sortedSpread } = stepDelays(delays, stamps, samples, server.commits, steps)
     const sortedRoundTrips = Float64Array.from(roundTrips).sort()
     const sortedResponses = Float64Array.from(responseTimes).sort()
     const starved = clients.filter((c) => windowEnded - c.lastTransition > starvedAfterMs).length

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import { ask, cpuPressure, forkServer, quantile, report, runRole, sleep, stopChild } from './lib.ts'
+import { ask, cpuPressure, forkServer, quantile, report, runRole, sleep, stepDelays, stopChild } from './lib.ts'
 import { serveTown, type FromServer, type ToServer } from './town.ts'
 
 const VALUE_PREFIX = Buffer.from('{"type":"value"')
@@ -121,17 +121,7 @@ async function main (): Promise<void> {
     const server = await ask<FromServer, 'report'>(child, 'report')
     loop.disable()
 
-    const sorted = delays.slice(0, samples).sort()
-    const commitAt = new Map(server.commits)
-    const fromCommit: number[] = []
-    for (let i = 0; i < samples; i++) {
-      const at = commitAt.get(stamps[i]!)
-      if (at !== undefined) fromCommit.push(stamps[i]! + delays[i]! - at)
-    }
-    const sortedFromCommit = Float64Array.from(fromCommit).sort()
-    const stepLag = [...new Set(stamps.slice(0, samples))].map((t) => (commitAt.get(t) ?? NaN) - t).filter((x) => !Number.isNaN(x))
-    const sortedStepLag = Float64Array.from(stepLag).sort()
-    const sortedSpread = Float64Array.from([...steps.values()].map((x) => x.last - x.first)).sort()
+    const { sorted, sortedFromCommit, sortedStepLag, sortedSpread } = stepDelays(delays, stamps, samples, server.commits, steps)
     const starved = clients.filter((c) => windowEnded - c.lastReceive > starvedAfterMs).length
     const closed = clients.filter((c) => c.closed !== null).length
     const serverCpuPct = (server.cpuUserMs + server.cpuSystemMs) / server.wallMs * 100
