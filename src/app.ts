@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http'
 import { join } from 'node:path'
 import autoload from '@fastify/autoload'
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from './config.ts'
 import { ErrorResponse } from './schemas.ts'
 
@@ -19,6 +19,20 @@ declare module 'fastify' {
 
 const root = join(import.meta.dirname, '..')
 
+/** Options for Fastify() itself, shared by src/server.ts and the tests' apps. */
+export const serverOptions = {
+  // Ids in paths may have 200 characters (schemas say so); percent-encoded, that is up to 12 bytes each.
+  // Longer ones get the schema's 400, not the router's bare 414.
+  maxParamLength: 2400
+}
+
+/** A route's URL as a pattern over request paths (":id" is one segment, "*" the rest). */
+function pathPattern (url: string): RegExp {
+  const source = url.replace(/\/+$/, '').split('/').map((segment) =>
+    segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')
+  return new RegExp(`^${source}/?$`)
+}
+
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.decorate('config', opts.config)
   fastify.addSchema(ErrorResponse)
@@ -27,8 +41,32 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   // Every answer names its request, so a client can quote the id that the log lines carry.
   fastify.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
 
+  // Every route's path and methods, so a known path asked with another method gets 405 and Allow, not 404.
+  const known: Array<{ pattern: RegExp, methods: string[] }> = []
+  fastify.addHook('onRoute', (route) => {
+    // The catch-all OPTIONS (CORS preflight) answers any path; it says nothing about which paths exist.
+    if (route.url === '*' || route.url === '/*') return
+    known.push({ pattern: pathPattern(route.url), methods: Array.isArray(route.method) ? route.method : [route.method] })
+  })
+  const allowedMethods = (url: string): string[] => {
+    const path = url.split('?')[0]
+    const methods = new Set<string>()
+    for (const route of known) if (route.pattern.test(path)) for (const m of route.methods) methods.add(m)
+    return [...methods].sort()
+  }
+  const methodNotAllowed = (request: FastifyRequest, reply: FastifyReply, allow: string[]): FastifyReply => {
+    return reply.code(405).header('allow', allow.join(', ')).send({
+      statusCode: 405, code: 'TOWNHALL_ERR_METHOD_NOT_ALLOWED', error: 'Method Not Allowed', message: `${request.method} is not allowed on this path; use ${allow.join(' or ')}`
+    })
+  }
+
   // Handlers first: a route takes the error handler in force when it is registered.
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
+    // A method no route has (its body unparsable, say) on a known path: still 405, as the not-found handler says.
+    if (request.is404) {
+      const allow = allowedMethods(request.url)
+      if (allow.length > 0) return methodNotAllowed(request, reply, allow)
+    }
     const statusCode = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
     if (statusCode >= 500) {
       // Internals stay in the log, with the request's context; the client gets a generic message.
@@ -44,6 +82,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   })
 
   fastify.setNotFoundHandler((request, reply) => {
+    const allow = allowedMethods(request.url)
+    if (allow.length > 0) return methodNotAllowed(request, reply, allow)
     return reply.code(404).send({
       statusCode: 404, code: 'TOWNHALL_ERR_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url} not found`
     })

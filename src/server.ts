@@ -2,7 +2,7 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import fp from 'fastify-plugin'
-import app from './app.ts'
+import app, { serverOptions } from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { loggerOptions, requestId, scrubber, secretValues } from './logger.ts'
 
@@ -22,6 +22,7 @@ try {
 }
 
 const server = Fastify({
+  ...serverOptions,
   logger: loggerOptions(config, process.stdout.isTTY, process.env),
   // requestId() takes a client's x-request-id only when it is a plain token; otherwise a UUID.
   requestIdHeader: false,

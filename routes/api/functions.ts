@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox'
 import type { FunctionKind } from '../../src/api/registry.ts'
 import { convexToJson, jsonToConvex } from '../../src/api/convexJson.ts'
 import { BadCallError, UnknownFunctionError } from '../../src/api/errors.ts'
+import { errorResponses, optionalBearer } from '../../src/schemas.ts'
 
 /** ConvexHttpClient accepts a function's failure only with this status; any other non-2xx it throws as text. */
 export const STATUS_FUNCTION_FAILED = 560
@@ -40,7 +41,6 @@ const Failure = Type.Object({
   errorData: Type.Optional(Type.String({ description: 'the message alone (ConvexError.data); absent for server errors' })),
   logLines: Type.Array(Type.String())
 }, { description: 'the function failed (Convex form only; the plain form answers 4xx/5xx as ErrorResponse)' })
-const ErrorRef = Type.Ref('ErrorResponse')
 
 type Call = Static<typeof LegacyCall> | Static<typeof ConvexCall> | Static<typeof ConvexAnyCall>
 
@@ -89,17 +89,11 @@ const functions: FastifyPluginAsyncTypebox = async (fastify) => {
     description: kind === null
       ? 'Call a function of any kind by path (ConvexHttpClient.function). See docs/API.md for the functions.'
       : `Call a ${kind} by path, as ConvexHttpClient does (or with plain JSON arguments). See docs/API.md for the functions.`,
-    security: [{ bearer: [] }],
+    security: optionalBearer,
     body: Type.Union([kind === null ? ConvexAnyCall : ConvexCall, LegacyCall]),
     response: {
       200: Success,
-      400: ErrorRef,
-      401: ErrorRef,
-      403: ErrorRef,
-      404: ErrorRef,
-      413: ErrorRef,
-      429: ErrorRef,
-      500: ErrorRef,
+      ...errorResponses({ body: true, credentials: true }),
       [STATUS_FUNCTION_FAILED]: Failure
     }
   })

@@ -10,6 +10,8 @@ const sync: FastifyPluginAsyncTypebox = async (fastify) => {
     method: 'GET',
     url: '/:clientVersion/sync',
     schema: {
+      // OpenAPI cannot describe a WebSocket; docs/API.md does. Left out of /docs/json so it lists HTTP operations only.
+      hide: true,
       tags: ['functions'],
       description: 'WebSocket: Convex\'s sync protocol (ConvexClient, ConvexReactClient). See docs/API.md. A plain GET answers 426.',
       params: Type.Object({ clientVersion: Type.String({ minLength: 1, maxLength: 64, description: 'the convex client\'s version, e.g. 1.19.2' }) }),

@@ -7,7 +7,8 @@ const ws: FastifyPluginAsync = async (fastify) => {
   fastify.route({
     method: 'GET',
     url: '/ws',
-    schema: { tags: ['functions'], description: 'WebSocket: subscribe / unsubscribe / query / mutation frames; see docs/API.md. A plain GET answers 426.' },
+    // OpenAPI cannot describe a WebSocket; docs/API.md does.
+    schema: { hide: true, tags: ['functions'], description: 'WebSocket: subscribe / unsubscribe / query / mutation frames; see docs/API.md. A plain GET answers 426.' },
     handler: async (_request, reply) => await reply.code(426).header('upgrade', 'websocket').send({
       statusCode: 426, code: 'TOWNHALL_ERR_UPGRADE_REQUIRED', error: 'Upgrade Required', message: 'this is the WebSocket endpoint: connect with a WebSocket client'
     }),

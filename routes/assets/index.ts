@@ -7,6 +7,7 @@ import { paintTileset } from '../../src/game/data/tileset.ts'
 import { encodePng } from '../../src/game/data/png.ts'
 import { TILESET_PATH } from '../../src/game/data/map.ts'
 import { TOWNHALL_ASSETS } from '../../src/game/data/mapView.ts'
+import { errorResponses } from '../../src/schemas.ts'
 
 // The URL carries the tileset's version (?v=), so a day of caching never pairs an old sheet with new indices.
 const CACHE_CONTROL = 'public, max-age=86400'
@@ -37,8 +38,9 @@ const assets: FastifyPluginAsyncTypebox = async (fastify) => {
         `Maps refer to it as ${TOWNHALL_ASSETS}…, made absolute on PUBLIC_URL for clients. Any origin may load it; revalidate with If-None-Match.`,
       querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64, description: 'The tileset version the map names; any value gets the current sheet.' })) }),
       response: {
-        200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary', description: 'image/png' }),
-        304: Type.Null({ description: 'Not modified: the ETag still matches.' })
+        200: { description: 'The tileset', content: { 'image/png': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) } } },
+        304: Type.Null({ description: 'Not modified: the ETag still matches.' }),
+        ...errorResponses()
       }
     }
   }, async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { ErrorRef } from '../../src/schemas.ts'
 
 const Health = Type.Object({
   status: Type.Literal('ok'),
@@ -11,7 +12,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['operations'],
       description: 'Liveness: the process is up and serving requests. Does not touch the store.',
-      response: { 200: Health }
+      response: { 200: Health, 429: ErrorRef, '5xx': ErrorRef }
     }
   }, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }))
 }

@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { UnauthorizedError } from '../../src/api/errors.ts'
 import { credentialFrom } from '../../src/api/auth.ts'
+import { ErrorRef } from '../../src/schemas.ts'
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest()
 
@@ -19,7 +20,11 @@ const metrics: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Prometheus metrics (text format 0.0.4): HTTP, WebSocket, engine, LLM, vector search and change feed. ' +
         'Needs Authorization: Bearer <METRICS_TOKEN> when METRICS_TOKEN is set.',
       ...(expected !== undefined ? { security: [{ bearer: [] }] } : {}),
-      response: { 200: Type.String(), 401: Type.Ref('ErrorResponse') }
+      response: {
+        200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } },
+        ...(expected !== undefined ? { 401: ErrorRef } : {}),
+        '5xx': ErrorRef
+      }
     },
     onRequest: async (request) => {
       if (expected === undefined) return

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { ErrorRef } from '../../src/schemas.ts'
 
 const Ready = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not-ready')]),
@@ -25,7 +26,7 @@ const ready: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['operations'],
       description: 'Readiness: the store answers and the change feed is live (503 while either is not); also reports the LLM mode (online or offline) and the vector index.',
-      response: { 200: Ready, 503: Ready }
+      response: { 200: Ready, 429: ErrorRef, 503: Ready, '5xx': ErrorRef }
     }
   }, async (request, reply) => {
     let storeError: string | undefined

@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import app from '../../src/app.ts'
+import app, { serverOptions } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { StoreTarget, Teardownable } from './stores.ts'
 
@@ -210,7 +210,7 @@ export async function buildFuzzApp (t: Teardownable, target: StoreTarget, env: R
       callback()
     }
   })
-  const fastify = Fastify({ logger: { level: config.LOG_LEVEL, stream } })
+  const fastify = Fastify({ ...serverOptions, logger: { level: config.LOG_LEVEL, stream } })
   await fastify.register(fp(app), { config })
   await fastify.ready()
   t.teardown(async () => { await fastify.close() })

@@ -2,16 +2,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { callFunction } from '../../../src/api/http.ts'
-
-const ErrorRef = Type.Ref('ErrorResponse')
+import { PathId, errorResponses, optionalBearer } from '../../../src/schemas.ts'
 
 const inputs: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/:inputId', {
     schema: {
       tags: ['engine'],
       description: 'main:inputStatus: null while pending, then the input\'s return value',
-      params: Type.Object({ inputId: Type.String({ minLength: 1, maxLength: 200 }) }),
-      response: { 200: Type.Unknown(), 400: ErrorRef, 404: ErrorRef, 429: ErrorRef }
+      security: optionalBearer,
+      params: Type.Object({ inputId: PathId() }),
+      response: { 200: Type.Unknown(), ...errorResponses({ credentials: true }) }
     }
   }, async (request, reply) => await callFunction(fastify, request, reply, 'main:inputStatus', 'query', request.params))
 }

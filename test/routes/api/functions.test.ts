@@ -71,9 +71,13 @@ test('Convex-style calls, REST routes and clear 4xx answers', async (t) => {
 
 test('admin functions are disabled, not open, without ADMIN_API_KEY', async (t) => {
   const app = await buildApp(t, embedded, { ENGINE_ENABLED: 'false' })
-  const res = await app.inject({ method: 'POST', url: '/api/mutation', payload: { path: 'testing:stop', args: {} }, headers: { authorization: 'Bearer anything-at-all-here' } })
+  const res = await app.inject({ method: 'POST', url: '/api/mutation', payload: { path: 'testing:stop', args: {} }, headers: { authorization: `Bearer th_${'a'.repeat(32)}` } })
   t.equal(res.statusCode, 403)
   t.match(res.json(), { code: 'TOWNHALL_ERR_ADMIN_DISABLED', message: /set ADMIN_API_KEY/ })
+  // Without an admin key configured, a token that is no player's cannot be a key either: refused as a credential.
+  const guess = await app.inject({ method: 'POST', url: '/api/mutation', payload: { path: 'testing:stop', args: {} }, headers: { authorization: 'Bearer anything-at-all-here' } })
+  t.equal(guess.statusCode, 401)
+  t.match(guess.json(), { code: 'TOWNHALL_ERR_UNAUTHORIZED', message: /ADMIN_API_KEY is not set/ })
 })
 
 test('over the rate limit: 429 with Retry-After, keyed per client', async (t) => {
@@ -85,7 +89,7 @@ test('over the rate limit: 429 with Retry-After, keyed per client', async (t) =>
   t.equal(limited.statusCode, 429)
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After is set')
   t.match(limited.json(), { statusCode: 429, message: /Rate limit exceeded/i })
-  const withToken = await app.inject({ method: 'POST', url: '/api/query', payload: { path: 'world:defaultWorldStatus', args: {} }, headers: { authorization: 'Bearer another-client-token' } })
+  const withToken = await app.inject({ method: 'POST', url: '/api/query', payload: { path: 'world:defaultWorldStatus', args: {} }, headers: { authorization: `Bearer th_${'b'.repeat(32)}` } })
   t.equal(withToken.statusCode, 200, 'another token has its own budget')
   t.equal((await app.inject({ url: '/health' })).statusCode, 200, 'probes are never limited')
 })
