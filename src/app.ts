@@ -21,9 +21,11 @@ const root = join(import.meta.dirname, '..')
 
 /** Options for Fastify() itself, shared by src/server.ts and the tests' apps. */
 export const serverOptions = {
-  // Ids in paths may have 200 characters (schemas say so); percent-encoded, that is up to 12 bytes each.
-  // Longer ones get the schema's 400, not the router's bare 414.
-  maxParamLength: 2400,
+  routerOptions: {
+    // Ids in paths may have 200 characters (schemas say so); percent-encoded, that is up to 12 bytes each.
+    // Longer ones get the schema's 400, not the router's bare 414.
+    maxParamLength: 2400
+  },
   // A JSON body's "__proto__" and "constructor.prototype" keys are dropped, not refused: no schema can rule
   // them out at every depth of a free-form value, and dropped they can pollute nothing.
   onProtoPoisoning: 'remove' as const,
