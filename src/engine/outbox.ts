@@ -1,11 +1,12 @@
 // A committed step's side effects, written idempotently: safe to apply twice after a crash.
 import type { Store } from '../store/types.ts'
-import type { StepOutput } from '../game/index.ts'
+import { inFlightOperations } from '../game/index.ts'
+import type { AgentOperation, StepOutput } from '../game/index.ts'
 import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
 
-const OUTPUT_LISTS = ['archivedPlayers', 'archivedAgents', 'archivedConversations', 'participatedTogether', 'playerDescriptions', 'agentDescriptions', 'operations'] as const
+const OUTPUT_LISTS = ['archivedPlayers', 'archivedAgents', 'archivedConversations', 'participatedTogether', 'playerDescriptions', 'agentDescriptions'] as const
 
-/** The outbox of a step: its results and every list of its output. */
+/** The outbox of a step: its results and every list of its output but the operations (the markers hold those). */
 export function outboxOf (step: number, generation: number, results: Outbox['results'], output: StepOutput): Outbox {
   const outbox: Outbox = { step, generation, results } as Outbox
   for (const list of OUTPUT_LISTS) (outbox as unknown as Record<string, unknown>)[list] = output[list]
@@ -45,4 +46,16 @@ export async function applyOutbox (store: Store, world: Pick<WorldDoc, '_id' | '
   await store.collection<EngineDoc>('engines').updateOne({ _id: world.engineId }, {
     $max: { currentTime: step.currentTime, lastStepTs: step.lastStepTs, processedInputNumber: step.processedInputNumber }
   })
+}
+
+/**
+ * The operations a runner restarts when it takes a world over: those in flight by the agents' markers, less
+ * those whose result already waits in the input queue (the previous runner finished them before it went away).
+ */
+export async function operationsToRestart (store: Store, world: WorldDoc, now: number): Promise<AgentOperation[]> {
+  const ops = inFlightOperations(world, now)
+  if (ops.length === 0) return ops
+  const queued = await store.collection<InputDoc>('inputs').find({ engineId: world.engineId, number: { $gt: world.step.processedInputNumber } })
+  const finished = new Set(queued.map((i) => (i.args as { operationId?: unknown } | null)?.operationId))
+  return ops.filter((op) => !finished.has(op.operationId))
 }

@@ -5,7 +5,7 @@ import type { AgentOperation, StepStats, WorldMap, WorldState } from '../game/in
 import type { Store, Update } from '../store/types.ts'
 import { diffFields } from './diff.ts'
 import { loadWorld, storedState } from './worldDoc.ts'
-import { applyOutbox, outboxIsEmpty, outboxOf } from './outbox.ts'
+import { applyOutbox, operationsToRestart, outboxIsEmpty, outboxOf } from './outbox.ts'
 import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
 
 export interface RunnerOptions {
@@ -145,7 +145,8 @@ export class WorldRunner {
     const owed = world.outbox
     if (owed !== undefined) await this.#finishOutbox(world, owed)
     this.#world = world
-    for (const op of owed?.operations ?? []) this.#o.startOperation?.(op, this)
+    // Every operation in flight restarts from its agent's marker (not only the last step's): none waits out its timeout.
+    for (const op of await operationsToRestart(store, world, this.#o.now())) this.#o.startOperation?.(op, this)
     let exit: RunnerExit = 'stopped'
     let nextStepAt = this.#o.now()
     while (!this.#abort.signal.aborted) {
@@ -228,7 +229,7 @@ export class WorldRunner {
       await store.collection<EngineDoc>('engines').updateOne({ _id: world.engineId },
         { $max: { currentTime: nextStep.currentTime, lastStepTs: nextStep.lastStepTs } })
     }
-    for (const op of outbox.operations) this.#o.startOperation?.(op, this)
+    for (const op of result.operations) this.#o.startOperation?.(op, this)
     if (this.#o.onStep !== undefined) {
       const durationMs = performance.now() - stepStart
       const queued = await store.collection('inputs').count({ engineId: world.engineId, number: { $gt: processed } })

@@ -32,8 +32,11 @@ export interface StepState {
   processedInputNumber: number
 }
 
-/** What a committed step still has to write elsewhere; applied idempotently, then cleared. */
-export interface Outbox extends StepOutput {
+/**
+ * What a committed step still has to write elsewhere; applied idempotently, then cleared. The operations it
+ * started are not in it: each agent's in-flight marker holds what restarts them (inFlightOperations).
+ */
+export interface Outbox extends Omit<StepOutput, 'operations'> {
   step: number
   generation: number
   results: Array<{ number: number, returnValue: InputReturnValue }>

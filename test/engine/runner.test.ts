@@ -3,9 +3,10 @@ import { storeTargets } from '../helpers/stores.ts'
 import { allInputs, emptyWorld, quietLog, readWorld, waitFor } from '../helpers/engine.ts'
 import { submitInput } from '../../src/engine/inputs.ts'
 import { WorldRunner } from '../../src/engine/runner.ts'
-import { heartbeat, kickWorld, markInactive, resumeWorld, stopWorld, IDLE_WORLD_MS } from '../../src/engine/worlds.ts'
+import { createWorldRecords, heartbeat, kickWorld, markInactive, resumeWorld, stopWorld, IDLE_WORLD_MS } from '../../src/engine/worlds.ts'
 import type { EngineDoc, WorldStatusDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
+import type { AgentOperation } from '../../src/game/index.ts'
 
 function runner (store: Store, worldId: string, instanceId = 'test-instance', stepMs = 50): WorldRunner {
   return new WorldRunner({ store, worldId, instanceId, now: Date.now, log: quietLog, stepMs, leaseMs: 2000 })
@@ -103,6 +104,33 @@ for (const target of storeTargets()) {
       t.ok(resumed.step.currentTime >= stopped.step.currentTime, 'time never moves backwards')
       t.ok(resumed.step.currentTime - resumed.step.lastStepTs >= 500, 'the first step after resume jumps over the gap')
       t.ok(resumed.step.currentTime - Date.now() < 100)
+    })
+
+    t.test('a runner that takes a world over restarts the operations in flight from the agents\' markers', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await createWorldRecords(store, { now: Date.now(), agents: 4, seed: 7 })
+      const first: AgentOperation[] = []
+      // The first runner starts operations and "crashes" before any of them reports back.
+      const r1 = new WorldRunner({ store, worldId: status.worldId, instanceId: 'a', now: Date.now, log: quietLog, stepMs: 50, leaseMs: 2000, startOperation: (op) => { first.push(op) } })
+      r1.start().catch(() => {})
+      await waitFor('every agent with an operation in flight', async () => {
+        const w = await readWorld(store, status.worldId)
+        return w.agents.length === 4 && w.agents.every((a) => a.inProgressOperation !== undefined) && w.outbox === undefined ? w : null
+      })
+      await r1.stop()
+      const stored = await readWorld(store, status.worldId)
+      const inFlight = stored.agents.map((a) => a.inProgressOperation!.operationId).sort()
+      // One of them had reported back just before the crash: its result waits in the queue and it is not run twice.
+      const done = first.find((op) => op.operationId === inFlight[0])!
+      await submitInput(store, status.engineId, 'finishDoSomething', { operationId: done.operationId, agentId: done.agentId })
+      await store.collection('engines').updateOne({ _id: status.engineId }, { $set: { runner: null } })
+      const restarted: AgentOperation[] = []
+      const r2 = new WorldRunner({ store, worldId: status.worldId, instanceId: 'b', now: Date.now, log: quietLog, stepMs: 60_000, leaseMs: 2000, startOperation: (op) => { restarted.push(op) } })
+      t.teardown(async () => { await r2.stop() })
+      r2.start().catch(() => {})
+      await waitFor('the takeover', async () => restarted.length > 0)
+      t.same(restarted.map((op) => op.operationId).sort(), inFlight.slice(1), 'every other operation in flight restarted at once, not after the 120 s timeout')
+      for (const op of restarted) t.same(op, first.find((f) => f.operationId === op.operationId), `${op.operationId} restarted with its original arguments`)
     })
 
     t.test('an idle world becomes inactive; a heartbeat wakes it, but never a world stopped by an operator', async (t) => {
