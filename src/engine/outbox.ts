@@ -8,13 +8,19 @@ const OUTPUT_LISTS = ['archivedPlayers', 'archivedAgents', 'archivedConversation
 
 /** The outbox of a step: its results and every list of its output but the operations (the markers hold those). */
 export function outboxOf (step: number, generation: number, results: Outbox['results'], output: StepOutput): Outbox {
-  const outbox: Outbox = { step, generation, results } as Outbox
+  const okNull: number[] = []
+  const other: Outbox['results'] = []
+  for (const r of results) {
+    if (r.returnValue.kind === 'ok' && r.returnValue.value === null) okNull.push(r.number)
+    else other.push(r)
+  }
+  const outbox: Outbox = { step, generation, results: other, okNull } as Outbox
   for (const list of OUTPUT_LISTS) (outbox as unknown as Record<string, unknown>)[list] = output[list]
   return outbox
 }
 
 export function outboxIsEmpty (outbox: Outbox): boolean {
-  return outbox.results.length === 0 && OUTPUT_LISTS.every((list) => outbox[list].length === 0)
+  return outbox.results.length === 0 && (outbox.okNull ?? []).length === 0 && OUTPUT_LISTS.every((list) => outbox[list].length === 0)
 }
 
 export async function applyOutbox (store: Store, world: Pick<WorldDoc, '_id' | 'engineId'>, step: StepState, outbox: Outbox): Promise<void> {
@@ -41,6 +47,9 @@ export async function applyOutbox (store: Store, world: Pick<WorldDoc, '_id' | '
   const inputs = store.collection<InputDoc>('inputs')
   for (const { number, returnValue } of outbox.results) {
     await inputs.updateOne({ engineId: world.engineId, number }, { $set: { returnValue } })
+  }
+  for (const number of outbox.okNull ?? []) {
+    await inputs.updateOne({ engineId: world.engineId, number }, { $set: { returnValue: { kind: 'ok', value: null } } })
   }
   // The engine record mirrors the committed clock for clients; $max keeps it from ever moving back.
   await store.collection<EngineDoc>('engines').updateOne({ _id: world.engineId }, {

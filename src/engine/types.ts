@@ -40,6 +40,8 @@ export interface Outbox extends Omit<StepOutput, 'operations'> {
   step: number
   generation: number
   results: Array<{ number: number, returnValue: InputReturnValue }>
+  /** The inputs whose return value is `{ kind: 'ok', value: null }` (most of them), by number: kept out of `results`. */
+  okNull?: number[]
 }
 
 export interface WorldDoc extends Doc, WorldState {
