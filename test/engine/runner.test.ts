@@ -161,6 +161,30 @@ for (const target of storeTargets()) {
       for (const op of restartedFirst) t.same(op, first.find((f) => f.operationId === op.operationId), `${op.operationId} restarted with its original arguments`)
     })
 
+    t.test('the world\'s record of its humans follows joins and leaves, and is written when a runner starts', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      const humansOf = async (): Promise<WorldStatusDoc['humans']> => (await store.collection<WorldStatusDoc>('worldStatus').findOne({ worldId: status.worldId }))!.humans
+      const r = runner(store, status.worldId)
+      t.teardown(async () => { await r.stop() })
+      r.start().catch(() => {})
+      await waitFor('the record written at start', async () => (await humansOf()) !== undefined)
+      t.same(await humansOf(), [], 'a world without humans records none')
+      const join = await submitInput(store, status.engineId, 'join', { name: 'Ann', character: 'f1', description: 'test', tokenIdentifier: 'tok-ann' })
+      await submitInput(store, status.engineId, 'join', { name: 'Bot', character: 'f2', description: 'test' })
+      const answered = await waitFor('join answered', async () => (await store.collection<InputDoc>('inputs').findOne({ _id: join._id }))?.returnValue)
+      t.same(await humansOf(), [{ human: 'tok-ann', playerId: (answered as { value: string }).value }], 'recorded before the join is answered; a player without a token is not a human')
+      await submitInput(store, status.engineId, 'leave', { playerId: (answered as { value: string }).value })
+      await waitFor('the human gone from the record', async () => (await humansOf())?.length === 0)
+      await r.stop()
+      await store.collection('worldStatus').updateOne({ worldId: status.worldId }, { $unset: { humans: 1 } })
+      await store.collection('engines').updateOne({ _id: status.engineId }, { $set: { runner: null } })
+      const r2 = runner(store, status.worldId, 'instance-2')
+      t.teardown(async () => { await r2.stop() })
+      r2.start().catch(() => {})
+      await waitFor('a world stored without the record gets it from its next runner', async () => (await humansOf()) !== undefined)
+    })
+
     t.test('an idle world becomes inactive; a heartbeat wakes it, but never a world stopped by an operator', async (t) => {
       const { store } = await target.fresh(t)
       const status = await emptyWorld(store, Date.now())
