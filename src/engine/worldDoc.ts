@@ -25,8 +25,9 @@ function keyed<T extends { id: string }, S> (items: readonly T[], store: (item: 
   return out
 }
 
-// Two compact encodings keep a step's writes small (bench:engine): a route's corners packed as AI Town packs
-// them, [x, y, dx, dy, t] (t from the route's start), and an agent's in-flight marker as one array. Worlds stored before either (and
+// Compact encodings keep a step's writes small (bench:engine): a route's corners packed as AI Town packs
+// them, [x, y, dx, dy, t] (t from the route's start); an agent's in-flight marker, a conversation's isTyping
+// and lastMessage each as one array. Worlds stored before either (and
 // worlds imported from Convex) hold the object forms, which load as they are.
 type PackedCorner = [number, number, number, number, number]
 type PackedOperation = [InProgressOperation['name'], string, number, (string | null)?, InProgressOperation['messageType']?]
@@ -67,6 +68,27 @@ function agentFromStored (a: Agent): Agent {
   return { ...a, inProgressOperation: op }
 }
 
+type PackedTyping = [string, string, number]
+type PackedMessage = [string, number]
+
+function storedConversation (c: Conversation): Conversation {
+  if (c.isTyping === undefined && c.lastMessage === undefined) return c
+  const out = { ...c } as Record<string, unknown>
+  if (c.isTyping !== undefined) out.isTyping = [c.isTyping.playerId, c.isTyping.messageUuid, c.isTyping.since] satisfies PackedTyping
+  if (c.lastMessage !== undefined) out.lastMessage = [c.lastMessage.author, c.lastMessage.timestamp] satisfies PackedMessage
+  return out as unknown as Conversation
+}
+
+function conversationFromStored (c: Conversation): Conversation {
+  const typing = c.isTyping as unknown
+  const last = c.lastMessage as unknown
+  if (!Array.isArray(typing) && !Array.isArray(last)) return c
+  const out = { ...c }
+  if (Array.isArray(typing)) { const [playerId, messageUuid, since] = typing as PackedTyping; out.isTyping = { playerId, messageUuid, since } }
+  if (Array.isArray(last)) { const [author, timestamp] = last as PackedMessage; out.lastMessage = { author, timestamp } }
+  return out
+}
+
 /** The stored shape of a world's state (entities keyed by id, in their order; paths and markers packed). */
 export function storedState (world: WorldState): Record<string, unknown> {
   return {
@@ -74,7 +96,7 @@ export function storedState (world: WorldState): Record<string, unknown> {
     rngState: world.rngState,
     players: keyed(world.players, storedPlayer),
     agents: keyed(world.agents, storedAgent),
-    conversations: keyed(world.conversations, (c) => c)
+    conversations: keyed(world.conversations, storedConversation)
   }
 }
 
@@ -84,7 +106,7 @@ export function worldFromStored (doc: StoredWorldDoc): WorldDoc {
     ...doc,
     players: Object.values(doc.players ?? {}).map(playerFromStored),
     agents: Object.values(doc.agents ?? {}).map(agentFromStored),
-    conversations: Object.values(doc.conversations ?? {})
+    conversations: Object.values(doc.conversations ?? {}).map(conversationFromStored)
   }
 }
 

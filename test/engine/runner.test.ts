@@ -7,7 +7,7 @@ import { createWorldRecords, heartbeat, kickWorld, markInactive, resumeWorld, st
 import type { EngineDoc, InputDoc, WorldStatusDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createRng } from '../../src/game/index.ts'
-import type { Agent, AgentOperation, Player, WorldState } from '../../src/game/index.ts'
+import type { Agent, AgentOperation, Conversation, Player, WorldState } from '../../src/game/index.ts'
 import { storedState, worldFromStored, type StoredWorldDoc } from '../../src/engine/worldDoc.ts'
 
 function runner (store: Store, worldId: string, instanceId = 'test-instance', stepMs = 50): WorldRunner {
@@ -22,7 +22,8 @@ test('the stored world packs routes and in-flight markers, and loads both the pa
     { id: 'a:4', playerId: 'p:5', inProgressOperation: { name: 'rememberConversation', operationId: 'o:6', started: 11, conversationId: 'c:9' } },
     { id: 'a:7', playerId: 'p:8', inProgressOperation: { name: 'generateMessage', operationId: 'o:10', started: 12, messageType: 'leave' } }
   ]
-  const world: WorldState = { nextId: 11, players: [player], agents, conversations: [], rngState: createRng('x') }
+  const conversation: Conversation = { id: 'c:9', creator: 'p:1', created: 5, numMessages: 2, isTyping: { playerId: 'p:1', messageUuid: 'u-1', since: 7 }, lastMessage: { author: 'p:5', timestamp: 6 }, participants: [{ playerId: 'p:1', status: 'participating', since: 5 }, { playerId: 'p:5', status: 'participating', since: 5 }] }
+  const world: WorldState = { nextId: 11, players: [player], agents, conversations: [conversation], rngState: createRng('x') }
   const stored = storedState(world) as { players: Record<string, Player>, agents: Record<string, Agent> }
   t.same((stored.players['p:1']!.pathfinding!.state as unknown as { path: unknown }).path, [[3, 4, 1, 0, 500], [5, 4, 0, 1, 2500]], 'corners packed, times from the route\'s start')
   t.same(stored.agents['a:2']!.inProgressOperation, ['doSomething', 'o:3', 10])
@@ -31,9 +32,12 @@ test('the stored world packs routes and in-flight markers, and loads both the pa
   const loaded = worldFromStored({ ...doc, ...stored } as unknown as StoredWorldDoc)
   t.same(loaded.players, world.players, 'packed routes load as the game\'s corners')
   t.same(loaded.agents, world.agents, 'packed markers load as the game\'s markers')
-  const legacy = worldFromStored({ ...doc, nextId: 11, rngState: world.rngState, players: { 'p:1': player }, agents: { 'a:2': agents[0]! }, conversations: {} } as unknown as StoredWorldDoc)
+  t.same((stored as unknown as { conversations: Record<string, unknown> }).conversations['c:9'], { ...conversation, isTyping: ['p:1', 'u-1', 7], lastMessage: ['p:5', 6] })
+  t.same(loaded.conversations, [conversation], 'packed isTyping and lastMessage load as the game\'s')
+  const legacy = worldFromStored({ ...doc, nextId: 11, rngState: world.rngState, players: { 'p:1': player }, agents: { 'a:2': agents[0]! }, conversations: { 'c:9': conversation } } as unknown as StoredWorldDoc)
   t.same(legacy.players, [player], 'a world stored with object routes still loads')
   t.same(legacy.agents, [agents[0]], 'and with object markers')
+  t.same(legacy.conversations, [conversation], 'and with object isTyping and lastMessage')
 })
 
 for (const target of storeTargets()) {
