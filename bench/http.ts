@@ -1,5 +1,6 @@
 // npm run bench:http — input submissions per second through POST /api/mutation: world:sendWorldInput (moveTo, as a
-// joined human player with its token) and world:heartbeatWorld, from N concurrent keep-alive clients for ~15 s.
+// joined human player with its token) and world:heartbeatWorld, from N concurrent keep-alive clients for ~15 s, then
+// the same window again on the old path (the caller found by loading the whole world) as `baseline`.
 // The server (the default world: 8 agents) runs in a child process (this file with BENCH_ROLE=server), with the rate
 // limit raised out of the way. Prints a table and ends with RESULT {json}. BENCH_CLIENTS and BENCH_SECONDS change the size.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -15,9 +16,10 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 15)
 const players = Math.min(8, clientCount)
 const drainLimitMs = 30_000
 
-type ToServer = { type: 'measure' } | { type: 'report' } | { type: 'stop' }
+type ToServer = { type: 'measure' } | { type: 'report' } | { type: 'baseline' } | { type: 'stop' }
 type FromServer =
   | { type: 'ready', port: number }
+  | { type: 'baseline' }
   | { type: 'report', cpuUserMs: number, cpuSystemMs: number, wallMs: number, loopDelayP99Ms: number, loopDelayMaxMs: number, rssMb: number }
 
 // ---- the server (child process) ----
@@ -50,6 +52,10 @@ async function serve (): Promise<void> {
         loopDelayMaxMs: loop.max / 1e6,
         rssMb: process.memoryUsage().rss / 2 ** 20
       } satisfies FromServer)
+    } else if (m.type === 'baseline') {
+      // The old path: without the world's record of its humans, sendWorldInput loads the whole world to find its caller.
+      fastify.store.collection('worldStatus').updateMany({}, { $unset: { humans: 1 } })
+        .then(() => { process.send!({ type: 'baseline' } satisfies FromServer) }, (err: unknown) => { console.error(err); process.exit(1) })
     } else if (m.type === 'stop') {
       fastify.close().finally(() => {
         rmSync(dir, { recursive: true, force: true })
@@ -102,46 +108,68 @@ async function main (): Promise<void> {
     }
     const before = await call('query', 'world:worldState', { worldId }) as { engine: { processedInputNumber: number } }
 
-    const latencies = { moveTo: new Float64Array(1 << 20), heartbeat: new Float64Array(1 << 20) }
-    const counts = { moveTo: 0, heartbeat: 0 }
-    const statuses: Record<string, number> = {}
-    let lastInputId = ''
-    let seed = 1
-    const random = (): number => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
+    /** One measured window of moveTo and heartbeat requests from every client. */
+    const measureWindow = async () => {
+      const latencies = { moveTo: new Float64Array(1 << 20), heartbeat: new Float64Array(1 << 20) }
+      const counts = { moveTo: 0, heartbeat: 0 }
+      const statuses: Record<string, number> = {}
+      let lastInputId = ''
+      let seed = 1
+      const random = (): number => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
 
-    child.send({ type: 'measure' } satisfies ToServer)
-    const cpu = process.cpuUsage()
-    const started = performance.now()
-    const deadline = started + seconds * 1000
-    await Promise.all(Array.from({ length: clientCount }, async (_, c) => {
-      const player = joined[c % joined.length]!
-      const moveHeaders = { 'content-type': 'application/json', authorization: `Bearer ${player.token}` }
-      const heartbeatBody = JSON.stringify({ path: 'world:heartbeatWorld', args: { worldId } })
-      for (let n = 0; performance.now() < deadline; n++) {
-        const kind = n % 2 === 0 ? 'moveTo' : 'heartbeat'
-        const body = kind === 'moveTo'
-          ? JSON.stringify({ path: 'world:sendWorldInput', args: { engineId, name: 'moveTo', args: { playerId: player.playerId, destination: { x: Math.floor(random() * worldMap.width), y: Math.floor(random() * worldMap.height) } } } })
-          : heartbeatBody
-        const t0 = performance.now()
-        let status = 'error'
-        try {
-          const res = await fetch(`${base}/api/mutation`, { method: 'POST', headers: kind === 'moveTo' ? moveHeaders : { 'content-type': 'application/json' }, body })
-          const text = await res.text()
-          status = String(res.status)
-          if (kind === 'moveTo' && res.status === 200) lastInputId = (JSON.parse(text) as { value: string }).value
-        } catch {}
-        const ms = performance.now() - t0
-        statuses[status] = (statuses[status] ?? 0) + 1
-        if (status !== '200') continue
-        const i = counts[kind]++
-        if (i < latencies[kind].length) latencies[kind][i] = ms
+      child.send({ type: 'measure' } satisfies ToServer)
+      const cpu = process.cpuUsage()
+      const started = performance.now()
+      const deadline = started + seconds * 1000
+      await Promise.all(Array.from({ length: clientCount }, async (_, c) => {
+        const player = joined[c % joined.length]!
+        const moveHeaders = { 'content-type': 'application/json', authorization: `Bearer ${player.token}` }
+        const heartbeatBody = JSON.stringify({ path: 'world:heartbeatWorld', args: { worldId } })
+        for (let n = 0; performance.now() < deadline; n++) {
+          const kind = n % 2 === 0 ? 'moveTo' : 'heartbeat'
+          const body = kind === 'moveTo'
+            ? JSON.stringify({ path: 'world:sendWorldInput', args: { engineId, name: 'moveTo', args: { playerId: player.playerId, destination: { x: Math.floor(random() * worldMap.width), y: Math.floor(random() * worldMap.height) } } } })
+            : heartbeatBody
+          const t0 = performance.now()
+          let status = 'error'
+          try {
+            const res = await fetch(`${base}/api/mutation`, { method: 'POST', headers: kind === 'moveTo' ? moveHeaders : { 'content-type': 'application/json' }, body })
+            const text = await res.text()
+            status = String(res.status)
+            if (kind === 'moveTo' && res.status === 200) lastInputId = (JSON.parse(text) as { value: string }).value
+          } catch {}
+          const ms = performance.now() - t0
+          statuses[status] = (statuses[status] ?? 0) + 1
+          if (status !== '200') continue
+          const i = counts[kind]++
+          if (i < latencies[kind].length) latencies[kind][i] = ms
+        }
+      }))
+      const elapsedS = (performance.now() - started) / 1000
+      const clientCpu = process.cpuUsage(cpu)
+      child.send({ type: 'report' } satisfies ToServer)
+      const server = await ask<FromServer, 'report'>(child, 'report')
+      const stats = (kind: 'moveTo' | 'heartbeat'): { count: number, perSecond: number, p50Ms: number, p99Ms: number, maxMs: number } => {
+        const sorted = latencies[kind].slice(0, Math.min(counts[kind], latencies[kind].length)).sort()
+        return {
+          count: counts[kind],
+          perSecond: Number((counts[kind] / elapsedS).toFixed(1)),
+          p50Ms: Number(quantile(sorted, 0.5).toFixed(2)),
+          p99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
+          maxMs: Number((sorted.length > 0 ? sorted[sorted.length - 1]! : 0).toFixed(2))
+        }
       }
-    }))
-    const elapsedS = (performance.now() - started) / 1000
-    const clientCpu = process.cpuUsage(cpu)
-    child.send({ type: 'report' } satisfies ToServer)
-    const server = await ask<FromServer, 'report'>(child, 'report')
-
+      const moveTo = stats('moveTo')
+      const heartbeat = stats('heartbeat')
+      return { moveTo, heartbeat, statuses, elapsedS, clientCpu, server, lastInputId }
+    }
+    // First the caller found by the world's record of its humans, then (same run, same world) the old path.
+    const measured = await measureWindow()
+    child.send({ type: 'baseline' } satisfies ToServer)
+    await ask<FromServer, 'baseline'>(child, 'baseline')
+    const baseline = await measureWindow()
+    const { moveTo, heartbeat, statuses, elapsedS, clientCpu, server } = measured
+    const lastInputId = baseline.lastInputId
     // How long the engine takes to apply the backlog: the last moveTo's status turns non-null once applied.
     const drainStarted = Date.now()
     const processedAtEnd = await (async () => {
@@ -156,18 +184,6 @@ async function main (): Promise<void> {
     }
     const after = await call('query', 'world:worldState', { worldId }) as { engine: { processedInputNumber: number } }
 
-    const stats = (kind: 'moveTo' | 'heartbeat'): { count: number, perSecond: number, p50Ms: number, p99Ms: number, maxMs: number } => {
-      const sorted = latencies[kind].slice(0, Math.min(counts[kind], latencies[kind].length)).sort()
-      return {
-        count: counts[kind],
-        perSecond: Number((counts[kind] / elapsedS).toFixed(1)),
-        p50Ms: Number(quantile(sorted, 0.5).toFixed(2)),
-        p99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
-        maxMs: Number((sorted.length > 0 ? sorted[sorted.length - 1]! : 0).toFixed(2))
-      }
-    }
-    const moveTo = stats('moveTo')
-    const heartbeat = stats('heartbeat')
     const result = {
       clients: clientCount,
       players: joined.length,
@@ -176,6 +192,8 @@ async function main (): Promise<void> {
       moveTo,
       heartbeat,
       statuses,
+      // The same window on the old path (the whole world loaded per input), right after, in the same run.
+      baseline: { moveTo: baseline.moveTo, heartbeat: baseline.heartbeat, statuses: baseline.statuses, serverCpuPercentOfOneCore: Number(((baseline.server.cpuUserMs + baseline.server.cpuSystemMs) / baseline.server.wallMs * 100).toFixed(1)) },
       inputsAppliedDuringRun: processedAtEnd - before.engine.processedInputNumber,
       drainMs,
       inputsAppliedAfterDrain: after.engine.processedInputNumber - before.engine.processedInputNumber,
@@ -194,6 +212,8 @@ async function main (): Promise<void> {
       ['requests / s (both kinds)', result.requestsPerSecond],
       ['sendWorldInput moveTo / s', moveTo.perSecond],
       ['  latency p50 / p99 / max (ms)', `${moveTo.p50Ms} / ${moveTo.p99Ms} / ${moveTo.maxMs}`],
+      ['  old path (whole world loaded) moveTo / s', baseline.moveTo.perSecond],
+      ['  old path latency p50 / p99 / max (ms)', `${baseline.moveTo.p50Ms} / ${baseline.moveTo.p99Ms} / ${baseline.moveTo.maxMs}`],
       ['heartbeatWorld / s', heartbeat.perSecond],
       ['  latency p50 / p99 / max (ms)', `${heartbeat.p50Ms} / ${heartbeat.p99Ms} / ${heartbeat.maxMs}`],
       ['statuses', JSON.stringify(statuses)],

@@ -23,6 +23,34 @@ export function deepEqual (a: unknown, b: unknown): boolean {
   return true
 }
 
+type SetUnset = Required<Pick<Update, '$set' | '$unset'>>
+
+function emptyUpdate (): SetUnset {
+  return { $set: {}, $unset: {} }
+}
+
+/** JSON size of an update's paths and values: what a store is sent for it. */
+function jsonSize (update: SetUnset): number {
+  let size = 0
+  for (const [path, value] of Object.entries(update.$set)) size += path.length + 4 + (JSON.stringify(value)?.length ?? 0)
+  for (const path of Object.keys(update.$unset)) size += path.length + 6
+  return size
+}
+
+/**
+ * Takes the field-by-field update of an object, or one $set of the whole object when that is smaller
+ * (a moved position's x and y, a replaced operation marker): the paths repeat the prefix for every field.
+ */
+function mergeSmaller (update: SetUnset, inner: SetUnset, path: string, after: unknown): void {
+  const whole = path.length + 4 + (JSON.stringify(after)?.length ?? 0)
+  if (jsonSize(inner) <= whole) {
+    Object.assign(update.$set, inner.$set)
+    Object.assign(update.$unset, inner.$unset)
+  } else {
+    update.$set[path] = after
+  }
+}
+
 /**
  * Collects $set/$unset for the differences between `before` and `after`, descending into objects and into
  * arrays of entities with ids (players, agents, conversations) while the ids line up.
@@ -30,13 +58,17 @@ export function deepEqual (a: unknown, b: unknown): boolean {
 export function diffInto (update: Required<Pick<Update, '$set' | '$unset'>>, path: string, before: unknown, after: unknown, depth: number): void {
   if (deepEqual(before, after)) return
   if (depth > 0 && isPlainObject(before) && isPlainObject(after)) {
-    for (const key of Object.keys(after)) diffInto(update, `${path}.${key}`, before[key], after[key], depth - 1)
-    for (const key of Object.keys(before)) if (!Object.hasOwn(after, key)) update.$unset[`${path}.${key}`] = 1
+    const inner = emptyUpdate()
+    for (const key of Object.keys(after)) diffInto(inner, `${path}.${key}`, before[key], after[key], depth - 1)
+    for (const key of Object.keys(before)) if (!Object.hasOwn(after, key)) inner.$unset[`${path}.${key}`] = 1
+    mergeSmaller(update, inner, path, after)
     return
   }
   if (depth > 0 && Array.isArray(before) && Array.isArray(after) && before.length === after.length &&
     before.every((item, i) => isPlainObject(item) && isPlainObject(after[i]) && item.id !== undefined && item.id === (after[i] as { id?: unknown }).id)) {
-    for (let i = 0; i < after.length; i++) diffInto(update, `${path}.${i}`, before[i], after[i], depth - 1)
+    const inner = emptyUpdate()
+    for (let i = 0; i < after.length; i++) diffInto(inner, `${path}.${i}`, before[i], after[i], depth - 1)
+    mergeSmaller(update, inner, path, after)
     return
   }
   if (after === undefined) update.$unset[path] = 1

@@ -1,11 +1,11 @@
 // One world's step loop. Exactly one runner advances a world: it holds the engine's lease and generation,
 // and commits each step with one conditional write on the world document (its commit point).
 import { simulateStep } from '../game/index.ts'
-import type { AgentOperation, StepStats, WorldMap, WorldState } from '../game/index.ts'
+import type { AgentOperation, Player, StepStats, WorldMap, WorldState } from '../game/index.ts'
 import type { Store, Update } from '../store/types.ts'
 import { diffFields } from './diff.ts'
 import { loadWorld, storedState } from './worldDoc.ts'
-import { applyOutbox, outboxIsEmpty, outboxOf } from './outbox.ts'
+import { applyOutbox, humansChanged, operationsToRestart, outboxIsEmpty, outboxOf, recordHumanPlayers } from './outbox.ts'
 import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
 
 export interface RunnerOptions {
@@ -145,7 +145,9 @@ export class WorldRunner {
     const owed = world.outbox
     if (owed !== undefined) await this.#finishOutbox(world, owed)
     this.#world = world
-    for (const op of owed?.operations ?? []) this.#o.startOperation?.(op, this)
+    await recordHumanPlayers(store, this.worldId, world)
+    // Every operation in flight restarts from its agent's marker (not only the last step's): none waits out its timeout.
+    for (const op of await operationsToRestart(store, world, this.#o.now())) this.#o.startOperation?.(op, this)
     let exit: RunnerExit = 'stopped'
     let nextStepAt = this.#o.now()
     while (!this.#abort.signal.aborted) {
@@ -204,6 +206,8 @@ export class WorldRunner {
       processedInputNumber: processed
     }
     const outbox = outboxOf(nextStep.number, this.#generation, result.results, result)
+    const humans = humansChanged(before as { players: Record<string, Player> }, result.world)
+    if (humans !== undefined) outbox.humans = humans
     const diff = diffFields(before, storedState(result.world), WORLD_FIELDS, 3)
     const update: Update = {
       $set: { ...diff.$set, step: nextStep, historicalLocations: result.historicalLocations.map(({ playerId, location }) => ({ playerId, location: Buffer.from(location.buffer, location.byteOffset, location.byteLength) })) },
@@ -228,7 +232,7 @@ export class WorldRunner {
       await store.collection<EngineDoc>('engines').updateOne({ _id: world.engineId },
         { $max: { currentTime: nextStep.currentTime, lastStepTs: nextStep.lastStepTs } })
     }
-    for (const op of outbox.operations) this.#o.startOperation?.(op, this)
+    for (const op of result.operations) this.#o.startOperation?.(op, this)
     if (this.#o.onStep !== undefined) {
       const durationMs = performance.now() - stepStart
       const queued = await store.collection('inputs').count({ engineId: world.engineId, number: { $gt: processed } })

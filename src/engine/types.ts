@@ -10,7 +10,14 @@ export interface WorldStatusDoc extends Doc {
   isDefault: boolean
   lastViewed: number
   status: WorldStatusValue
+  /**
+   * The world's human players by token identifier, kept by the runner (at start, and by the outbox of a step
+   * that changed them): world:sendWorldInput checks its caller here instead of loading the whole world.
+   */
+  humans?: HumanPlayer[]
 }
+
+export interface HumanPlayer { human: string, playerId: string }
 
 /** The control record of a world's engine: who may run it (generation, lease) and a mirror of its clock. */
 export interface EngineDoc extends Doc {
@@ -32,11 +39,18 @@ export interface StepState {
   processedInputNumber: number
 }
 
-/** What a committed step still has to write elsewhere; applied idempotently, then cleared. */
-export interface Outbox extends StepOutput {
+/**
+ * What a committed step still has to write elsewhere; applied idempotently, then cleared. The operations it
+ * started are not in it: each agent's in-flight marker holds what restarts them (inFlightOperations).
+ */
+export interface Outbox extends Omit<StepOutput, 'operations'> {
   step: number
   generation: number
   results: Array<{ number: number, returnValue: InputReturnValue }>
+  /** The inputs whose return value is `{ kind: 'ok', value: null }` (most of them), by number: kept out of `results`. */
+  okNull?: number[]
+  /** The world's human players after this step, when the step changed them (for worldStatus.humans). */
+  humans?: HumanPlayer[]
 }
 
 export interface WorldDoc extends Doc, WorldState {

@@ -4,7 +4,7 @@
 import type { Game } from './game.ts'
 import { agentById, allocateId, conversationById, conversationOf, playerById, rng } from './game.ts'
 import type {
-  Activity, Agent, AgentOperation, Conversation, ConversationParticipant, GenerateMessageType, Player, Point
+  Activity, Agent, AgentOperation, Conversation, ConversationParticipant, GenerateMessageType, Player, Point, WorldState
 } from './types.ts'
 import {
   ACTION_TIMEOUT, AWKWARD_CONVERSATION_TIMEOUT, CONVERSATION_COOLDOWN, CONVERSATION_DISTANCE,
@@ -28,6 +28,7 @@ function startOperation<N extends AgentOperation['name']> (
   const operationId = allocateId(game, 'o')
   agent.inProgressOperation = { name, operationId, started: game.now }
   if (conversationId !== undefined) agent.inProgressOperation.conversationId = conversationId
+  if (name === 'generateMessage') agent.inProgressOperation.messageType = (args as OperationArgs<'generateMessage'>).type
   game.out.operations.push({ operationId, name, agentId: agent.id, args } as AgentOperation)
   return operationId
 }
@@ -226,4 +227,35 @@ export function agentFinishSendingMessage (game: Game, args: AgentFinishSendingM
   }
   finishSendingMessage(game, player, conversation, args.timestamp)
   if (args.leaveConversation) endConversation(game, conversation)
+}
+
+/**
+ * The operations in flight in a world, rebuilt from the agents' own markers (their arguments are in the world),
+ * so a runner that takes a world over restarts them instead of waiting out ACTION_TIMEOUT. Markers older than the
+ * timeout, and markers whose message is no longer being typed, are left to time out.
+ */
+export function inFlightOperations (world: WorldState, now: number): AgentOperation[] {
+  const out: AgentOperation[] = []
+  for (const agent of world.agents) {
+    const op = agent.inProgressOperation
+    if (op === undefined || now - op.started >= ACTION_TIMEOUT) continue
+    const player = world.players.find((p) => p.id === agent.playerId)
+    if (player === undefined) continue
+    const base = { operationId: op.operationId, agentId: agent.id }
+    if (op.name === 'doSomething') {
+      out.push({ ...base, name: 'doSomething', args: { agentId: agent.id, playerId: player.id } })
+    } else if (op.name === 'rememberConversation') {
+      if (op.conversationId !== undefined) out.push({ ...base, name: 'rememberConversation', args: { agentId: agent.id, playerId: player.id, conversationId: op.conversationId } })
+    } else if (op.messageType !== undefined) {
+      const conversation = world.conversations.find((c) => c.isTyping?.playerId === player.id)
+      const other = conversation?.participants.find((m) => m.playerId !== player.id)
+      if (conversation === undefined || other === undefined) continue
+      out.push({
+        ...base,
+        name: 'generateMessage',
+        args: { agentId: agent.id, playerId: player.id, conversationId: conversation.id, otherPlayerId: other.playerId, messageUuid: conversation.isTyping!.messageUuid, type: op.messageType }
+      })
+    }
+  }
+  return out
 }

@@ -20,5 +20,6 @@ export {
 } from './locationHistory.ts'
 export type { LocationHistory, PlayerTrack } from './locationHistory.ts'
 export { INPUT_NAMES } from './inputs.ts'
+export { inFlightOperations } from './agents.ts'
 export { GameError } from './errors.ts'
 export * as rules from './constants.ts'

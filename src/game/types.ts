@@ -70,6 +70,8 @@ export interface InProgressOperation {
   started: number
   /** For rememberConversation: which conversation is being remembered. */
   conversationId?: ConversationId
+  /** For generateMessage: which message (the rest is in the conversation), so the operation can be restarted. */
+  messageType?: GenerateMessageType
 }
 
 export interface Agent {

@@ -3,13 +3,42 @@ import { storeTargets } from '../helpers/stores.ts'
 import { allInputs, emptyWorld, quietLog, readWorld, waitFor } from '../helpers/engine.ts'
 import { submitInput } from '../../src/engine/inputs.ts'
 import { WorldRunner } from '../../src/engine/runner.ts'
-import { heartbeat, kickWorld, markInactive, resumeWorld, stopWorld, IDLE_WORLD_MS } from '../../src/engine/worlds.ts'
-import type { EngineDoc, WorldStatusDoc } from '../../src/engine/types.ts'
+import { createWorldRecords, heartbeat, kickWorld, markInactive, resumeWorld, stopWorld, IDLE_WORLD_MS } from '../../src/engine/worlds.ts'
+import type { EngineDoc, InputDoc, WorldStatusDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
+import { createRng } from '../../src/game/index.ts'
+import type { Agent, AgentOperation, Conversation, Player, WorldState } from '../../src/game/index.ts'
+import { storedState, worldFromStored, type StoredWorldDoc } from '../../src/engine/worldDoc.ts'
 
 function runner (store: Store, worldId: string, instanceId = 'test-instance', stepMs = 50): WorldRunner {
   return new WorldRunner({ store, worldId, instanceId, now: Date.now, log: quietLog, stepMs, leaseMs: 2000 })
 }
+
+test('the stored world packs routes and in-flight markers, and loads both the packed and the older object forms', async (t) => {
+  const path = [{ position: { x: 3, y: 4 }, facing: { dx: 1, dy: 0 }, t: 1_700_000_000_500 }, { position: { x: 5, y: 4 }, facing: { dx: 0, dy: 1 }, t: 1_700_000_002_500 }]
+  const player: Player = { id: 'p:1', lastInput: 1, position: { x: 3, y: 4 }, facing: { dx: 1, dy: 0 }, speed: 0.75, pathfinding: { destination: { x: 5, y: 6 }, started: 1_700_000_000_000, state: { kind: 'moving', path } } }
+  const agents: Agent[] = [
+    { id: 'a:2', playerId: 'p:1', inProgressOperation: { name: 'doSomething', operationId: 'o:3', started: 10 } },
+    { id: 'a:4', playerId: 'p:5', inProgressOperation: { name: 'rememberConversation', operationId: 'o:6', started: 11, conversationId: 'c:9' } },
+    { id: 'a:7', playerId: 'p:8', inProgressOperation: { name: 'generateMessage', operationId: 'o:10', started: 12, messageType: 'leave' } }
+  ]
+  const conversation: Conversation = { id: 'c:9', creator: 'p:1', created: 5, numMessages: 2, isTyping: { playerId: 'p:1', messageUuid: 'u-1', since: 7 }, lastMessage: { author: 'p:5', timestamp: 6 }, participants: [{ playerId: 'p:1', status: 'participating', since: 5 }, { playerId: 'p:5', status: 'participating', since: 5 }] }
+  const world: WorldState = { nextId: 11, players: [player], agents, conversations: [conversation], rngState: createRng('x') }
+  const stored = storedState(world) as { players: Record<string, Player>, agents: Record<string, Agent> }
+  t.same((stored.players['p:1']!.pathfinding!.state as unknown as { path: unknown }).path, [[3, 4, 1, 0, 500], [5, 4, 0, 1, 2500]], 'corners packed, times from the route\'s start')
+  t.same(stored.agents['a:2']!.inProgressOperation, ['doSomething', 'o:3', 10])
+  t.same(stored.agents['a:7']!.inProgressOperation, ['generateMessage', 'o:10', 12, null, 'leave'])
+  const doc = { _id: 'w', _creationTime: 0, engineId: 'e', cast: [], step: { number: 0, generation: 0, currentTime: 0, lastStepTs: 0, processedInputNumber: 0 } }
+  const loaded = worldFromStored({ ...doc, ...stored } as unknown as StoredWorldDoc)
+  t.same(loaded.players, world.players, 'packed routes load as the game\'s corners')
+  t.same(loaded.agents, world.agents, 'packed markers load as the game\'s markers')
+  t.same((stored as unknown as { conversations: Record<string, unknown> }).conversations['c:9'], { ...conversation, isTyping: ['p:1', 'u-1', 7], lastMessage: ['p:5', 6] })
+  t.same(loaded.conversations, [conversation], 'packed isTyping and lastMessage load as the game\'s')
+  const legacy = worldFromStored({ ...doc, nextId: 11, rngState: world.rngState, players: { 'p:1': player }, agents: { 'a:2': agents[0]! }, conversations: { 'c:9': conversation } } as unknown as StoredWorldDoc)
+  t.same(legacy.players, [player], 'a world stored with object routes still loads')
+  t.same(legacy.agents, [agents[0]], 'and with object markers')
+  t.same(legacy.conversations, [conversation], 'and with object isTyping and lastMessage')
+})
 
 for (const target of storeTargets()) {
   test(`engine on the ${target.name} store`, async (t) => {
@@ -36,8 +65,10 @@ for (const target of storeTargets()) {
       t.equal(world.step.processedInputNumber, 7)
       t.equal(world.outbox, undefined, 'the outbox is cleared after it is applied')
       t.equal(await store.collection('playerDescriptions').count({ worldId: status.worldId }), 5)
-      await submitInput(store, status.engineId, 'leave', { playerId: 'p:1' })
+      const leave = await submitInput(store, status.engineId, 'leave', { playerId: 'p:1' })
       await waitFor('leave archived', async () => await store.collection('archivedPlayers').count({ worldId: status.worldId }) === 1)
+      const answered = await waitFor('leave answered', async () => (await store.collection<InputDoc>('inputs').findOne({ _id: leave._id }))?.returnValue)
+      t.same(answered, { kind: 'ok', value: null }, 'a null return value reaches its input too')
       t.equal((await readWorld(store, status.worldId)).players.length, 4)
     })
 
@@ -103,6 +134,59 @@ for (const target of storeTargets()) {
       t.ok(resumed.step.currentTime >= stopped.step.currentTime, 'time never moves backwards')
       t.ok(resumed.step.currentTime - resumed.step.lastStepTs >= 500, 'the first step after resume jumps over the gap')
       t.ok(resumed.step.currentTime - Date.now() < 100)
+    })
+
+    t.test('a runner that takes a world over restarts the operations in flight from the agents\' markers', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await createWorldRecords(store, { now: Date.now(), agents: 4, seed: 7 })
+      const first: AgentOperation[] = []
+      // The first runner starts operations and "crashes" before any of them reports back.
+      const r1 = new WorldRunner({ store, worldId: status.worldId, instanceId: 'a', now: Date.now, log: quietLog, stepMs: 50, leaseMs: 2000, startOperation: (op) => { first.push(op) } })
+      r1.start().catch(() => {})
+      await waitFor('every agent with an operation in flight', async () => {
+        const w = await readWorld(store, status.worldId)
+        return w.agents.length === 4 && w.agents.every((a) => a.inProgressOperation !== undefined) && w.outbox === undefined ? w : null
+      })
+      await r1.stop()
+      const stored = await readWorld(store, status.worldId)
+      const inFlight = stored.agents.map((a) => a.inProgressOperation!.operationId).sort()
+      // One of them had reported back just before the crash: its result waits in the queue and it is not run twice.
+      const done = first.find((op) => op.operationId === inFlight[0])!
+      await submitInput(store, status.engineId, 'finishDoSomething', { operationId: done.operationId, agentId: done.agentId })
+      await store.collection('engines').updateOne({ _id: status.engineId }, { $set: { runner: null } })
+      const restarted: AgentOperation[] = []
+      const r2 = new WorldRunner({ store, worldId: status.worldId, instanceId: 'b', now: Date.now, log: quietLog, stepMs: 60_000, leaseMs: 2000, startOperation: (op) => { restarted.push(op) } })
+      t.teardown(async () => { await r2.stop() })
+      r2.start().catch(() => {})
+      await waitFor('the takeover', async () => restarted.length >= inFlight.length - 1)
+      // The restarts come before the first step (which starts a new operation for the agent that had reported back).
+      const restartedFirst = restarted.slice(0, inFlight.length - 1)
+      t.same(restartedFirst.map((op) => op.operationId).sort(), inFlight.slice(1), 'every other operation in flight restarted at once, not after the 120 s timeout')
+      for (const op of restartedFirst) t.same(op, first.find((f) => f.operationId === op.operationId), `${op.operationId} restarted with its original arguments`)
+    })
+
+    t.test('the world\'s record of its humans follows joins and leaves, and is written when a runner starts', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      const humansOf = async (): Promise<WorldStatusDoc['humans']> => (await store.collection<WorldStatusDoc>('worldStatus').findOne({ worldId: status.worldId }))!.humans
+      const r = runner(store, status.worldId)
+      t.teardown(async () => { await r.stop() })
+      r.start().catch(() => {})
+      await waitFor('the record written at start', async () => (await humansOf()) !== undefined)
+      t.same(await humansOf(), [], 'a world without humans records none')
+      const join = await submitInput(store, status.engineId, 'join', { name: 'Ann', character: 'f1', description: 'test', tokenIdentifier: 'tok-ann' })
+      await submitInput(store, status.engineId, 'join', { name: 'Bot', character: 'f2', description: 'test' })
+      const answered = await waitFor('join answered', async () => (await store.collection<InputDoc>('inputs').findOne({ _id: join._id }))?.returnValue)
+      t.same(await humansOf(), [{ human: 'tok-ann', playerId: (answered as { value: string }).value }], 'recorded before the join is answered; a player without a token is not a human')
+      await submitInput(store, status.engineId, 'leave', { playerId: (answered as { value: string }).value })
+      await waitFor('the human gone from the record', async () => (await humansOf())?.length === 0)
+      await r.stop()
+      await store.collection('worldStatus').updateOne({ worldId: status.worldId }, { $unset: { humans: 1 } })
+      await store.collection('engines').updateOne({ _id: status.engineId }, { $set: { runner: null } })
+      const r2 = runner(store, status.worldId, 'instance-2')
+      t.teardown(async () => { await r2.stop() })
+      r2.start().catch(() => {})
+      await waitFor('a world stored without the record gets it from its next runner', async () => (await humansOf()) !== undefined)
     })
 
     t.test('an idle world becomes inactive; a heartbeat wakes it, but never a world stopped by an operator', async (t) => {

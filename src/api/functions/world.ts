@@ -7,6 +7,7 @@ import { ForbiddenError, NotFoundError } from '../errors.ts'
 import { loadWorld } from '../../engine/worldDoc.ts'
 import { heartbeat, sendInput, worldStatus, WorldNotFoundError } from '../../engine/worlds.ts'
 import { submitInput } from '../../engine/inputs.ts'
+import { recordedHuman } from '../../engine/outbox.ts'
 import type { EngineDoc, Outbox, WorldDoc, WorldStatusDoc } from '../../engine/types.ts'
 import type { StoredWorldDoc } from '../../engine/worldDoc.ts'
 import { clientEngine, clientWorld, clientWorldStatus } from '../aiTownView.ts'
@@ -232,8 +233,9 @@ export const worldFunctions = [
     handler: async (ctx, { engineId, name, args }) => {
       const status = await ctx.store.collection<WorldStatusDoc>('worldStatus').findOne({ engineId })
       if (status === null) throw new NotFoundError(`no engine ${engineId}`)
-      const world = await requireWorld(ctx, status.worldId)
-      const playerId = await callerPlayerId(ctx, world)
+      // The caller is found in the world's small record of its humans; only a miss loads the whole world.
+      const known = ctx.caller.kind === 'player' && recordedHuman(status, ctx.caller.tokenIdentifier, args.playerId)
+      const playerId = known ? args.playerId : await callerPlayerId(ctx, await requireWorld(ctx, status.worldId))
       if (args.playerId !== playerId) throw new ForbiddenError(`you are ${playerId}: a player acts only for itself, not for ${args.playerId}`)
       const input = await submitInput(ctx.store, engineId, name, args, { now: ctx.now })
       return input._id
