@@ -438,7 +438,7 @@ function followUp (turn: Turn): string | undefined {
   const theirs = unmentioned(them.topics)
   const aims = unmentioned(me.aims)
   const friends = task.lastTalkedAt !== undefined && task.history.length >= 4
-  if (friends && me.secret !== undefined && !turn.spoken.includes(ask.secret) && hashString(`${turn.seed}|${me.secret}`) % 5 === 0) {
+  if (friends && me.secret !== undefined && !turn.spoken.includes(ask.secret) && hashString(`${turn.seed}|${me.secret}`) % 12 === 0) {
     return `${ask.secret} ${me.secret}`
   }
   const options = [
