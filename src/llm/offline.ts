@@ -364,7 +364,7 @@ function questionIn (text: string): Question | undefined {
     if (match !== null) return { kind, topic: match[1] } as Question
   }
   if (/^What keeps you busy/.test(question)) return { kind: 'busy' }
-  return { kind: 'other', topic: phrasesOf(question)[0] ?? keywords(question)[0] }
+  return { kind: 'other', topic: phrasesOf(question)[0] }
 }
 
 interface Turn {
@@ -386,6 +386,11 @@ function fresh (turn: Turn, options: Array<string | undefined>, seed: string): s
 /** A fact of mine about the topic, or an opinion of it. */
 function answerAbout (turn: Turn, question: Question): string | undefined {
   const { me, name } = turn
+  if (question.kind === 'other' && question.topic === undefined) {
+    // someone else's question (a human player's): a thoughtful opener, then something true about me
+    const opener = pick([`Good question, ${name}.`, `Let me think about that, ${name}.`, `Hard to say, ${name}.`], `${turn.seed}|other`)
+    return `${opener} ${fresh(turn, me.facts, 'other') ?? me.plan ?? ''}`.trim()
+  }
   if (question.kind === 'busy' || question.topic === undefined) {
     const fact = fresh(turn, me.facts, 'busy')
     const busy = pick(['I keep busy enough.', 'Plenty keeps me busy.', 'Busy as ever, thanks.'], `${turn.seed}|usual`)
