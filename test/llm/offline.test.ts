@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { createLlmClient } from '../../src/llm/client.ts'
-import { answerTask, cosineSimilarity, createOfflineClient, offlineEmbedding } from '../../src/llm/offline.ts'
+import { answerTask, cosineSimilarity, createOfflineClient, firstName, importanceOf, offlineEmbedding, phrasesOf } from '../../src/llm/offline.ts'
 import type { LlmCallRecord, LlmTask, TaskLine } from '../../src/llm/types.ts'
 
 const alice = { name: 'Alice', identity: 'Alice is a botanist who loves her greenhouse.', plan: 'You want to find out what everyone thinks about the new park.' }
@@ -67,15 +67,17 @@ test('continue lines vary with the conversation, never exceed 200 chars', async 
 test('leave lines say goodbye politely', async (t) => {
   const line = answerTask(conversation('leave', [{ author: 'Bob', text: 'The storm broke my mast.' }]))
   t.match(line, /Bob/)
-  t.match(line, /get going|head off/)
+  t.match(line, /get going|head off|get on/)
+  t.match(line, /the storm\b/, 'names what was talked about')
+  t.notMatch(line, /storm broke/, 'not a verb taken into the topic')
   t.match(line, /See you/)
   t.ok(line.length <= 200)
 })
 
 test('summaries are first person and say whether it was liked; importance is a digit', async (t) => {
   const warm = answerTask({ kind: 'summary', self: alice, other: bob, history: [{ author: 'Bob', text: 'I love sailing, it makes me happy.' }, { author: 'Alice', text: 'That is wonderful!' }] })
-  t.match(warm, /^I talked with Bob about /)
-  t.match(warm, /I liked/)
+  t.match(warm, /^I talked with Bob about sailing\./)
+  t.match(warm, /friendly|enjoyed|like|pleasant|happily/)
   const cold = answerTask({ kind: 'summary', self: alice, other: bob, history: [{ author: 'Bob', text: 'I hate this boring park, it is awful.' }] })
   t.match(cold, /did not enjoy/)
   const mundane = Number(answerTask({ kind: 'importance', memory: 'I talked with Bob about the weather.' }))
@@ -110,4 +112,36 @@ test('offline embeddings: configured dimension, unit length, similar texts close
   const empty = offlineEmbedding('', 16)
   t.ok(empty.every((x) => Number.isFinite(x)))
   t.ok(empty.some((x) => x !== 0), 'never a zero vector')
+})
+
+test('topics are noun phrases: no names, roles, verbs or stop-words', async (t) => {
+  t.same(phrasesOf('Tomasz Reyes-Hale is the town blacksmith. He mends the gates and the occasional bicycle, and the clinic works Dr. Adeyemi too hard.'),
+    ['the gates', 'the occasional bicycle', 'the clinic'])
+  t.same(phrasesOf('The storm broke my mast by the old harbour.'), ['the storm', 'the old harbour'], 'not the storm broke')
+  t.same(phrasesOf('She told someone about it, and then the thing happened.'), [])
+  t.equal(firstName('Dr. Femi Adeyemi'), 'Femi')
+})
+
+test('a question is answered from the identity, in the first person, before anything is asked back', async (t) => {
+  const gardener = { name: 'Alice Moreau-Lind', identity: 'Alice is a botanist who loves her greenhouse. She grows tomatoes for the market and sells them on Saturdays. Her secret: she hates tomatoes.', plan: 'You want to find someone who would help you in the greenhouse.' }
+  const ask = (text: string): string => answerTask({ ...conversation('continue', [{ author: 'Alice Moreau-Lind', text: 'Hi Bob!' }, { author: 'Bob', text }]), self: gardener })
+  const busy = ask('What keeps you busy these days, Alice?')
+  t.match(busy, /busy/i, 'says what keeps her busy')
+  t.match(busy, /I am a botanist who loves my greenhouse|I grow tomatoes for the market and sell them/)
+  t.notMatch(busy, /hates tomatoes/, 'the secret is not small talk with a stranger')
+  const greenhouse = ask('What do you make of the greenhouse?')
+  t.match(greenhouse, /^[^?]*greenhouse[^?]*[.!]/, 'the answer names the greenhouse before any question')
+  t.notMatch(greenhouse, /\b(?:moreau|lind)\b/, 'no name fragment as a word')
+  const heard = ask('I spent the morning mending the fishing nets.')
+  t.match(heard, /the fishing nets/i, 'a reaction names what was said')
+  const plan = answerTask({ ...conversation('continue', [{ author: 'Bob', text: 'Hello.' }]), self: { ...gardener, identity: '' } })
+  t.notMatch(plan, /\bhelp me in\b|\bme would\b/, 'the plan is turned into my own words')
+  for (const line of [busy, greenhouse, heard, plan]) t.match(line, /^[A-Z].*[.!?]$/, `a whole sentence: ${line}`)
+})
+
+test('importance follows what happened: a confided secret outweighs a short chat', async (t) => {
+  const short = importanceOf('Conversation with Bob at 2026-11-20 10:00 UTC: I had a short chat with Bob. It was short, but friendly.')
+  const plans = importanceOf('Conversation with Bob at 2026-11-20 10:00 UTC: I talked with Bob about the harbour and the boats. Bob told me: "I\'ve been meaning to sell the boat." I enjoyed it.')
+  const secret = importanceOf('Conversation with Bob at 2026-11-20 10:00 UTC: I talked with Bob about the harbour. Bob confided a secret in me: "I am afraid of the sea." I will keep it to myself, and I am glad they trust me.')
+  t.ok(short < plans && plans < secret, `short ${short} < plans ${plans} < secret ${secret}`)
 })
