@@ -9,6 +9,7 @@ const MASK = (1n << 64n) - 1n
 class CanonicalWriter {
   buf = Buffer.allocUnsafe(64 * 1024)
   len = 0
+  scratch = new Float64Array(1024)
 
   reserve (n: number): void {
     if (this.len + n <= this.buf.length) return
@@ -47,10 +48,16 @@ class CanonicalWriter {
 
   /** An array of 16+ numbers as its float64 bytes (tag F, -0 as 0); false when it holds anything else. */
   numbers (v: unknown[]): boolean {
-    for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return false
-    const f = Float64Array.from(v as number[])
-    for (let i = 0; i < f.length; i++) if (f[i] === 0) f[i] = 0
-    this.bytes(0x46, new Uint8Array(f.buffer)) // F
+    const n = v.length
+    // One reused scratch array, filled and checked in one pass: an embedding allocates nothing here.
+    if (this.scratch.length < n) this.scratch = new Float64Array(n)
+    const f = this.scratch
+    for (let i = 0; i < n; i++) {
+      const x = v[i]
+      if (typeof x !== 'number') return false
+      f[i] = x === 0 ? 0 : x
+    }
+    this.bytes(0x46, new Uint8Array(f.buffer, 0, n * 8)) // F
     return true
   }
 
