@@ -2,7 +2,8 @@
 import type { CharacterDescription, InputReturnValue, StepOutput, WorldState } from '../game/index.ts'
 import type { Doc } from '../store/types.ts'
 
-export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive'
+// 'archived': stopped for good, data kept, read-only; 'deleting': a delete has begun (a rerun finishes it).
+export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive' | 'archived' | 'deleting'
 
 export interface WorldStatusDoc extends Doc {
   worldId: string
@@ -10,6 +11,8 @@ export interface WorldStatusDoc extends Doc {
   isDefault: boolean
   lastViewed: number
   status: WorldStatusValue
+  /** The operator's name for the world (worlds made before names existed have none). */
+  name?: string
 }
 
 /** The control record of a world's engine: who may run it (generation, lease) and a mirror of its clock. */
