@@ -360,8 +360,8 @@ export async function deleteWorld (store: Store, worldId: string, options: Delet
   await stage('mark', 0)
 
   // Memories are keyed by player id only, so they go while the world's player records still name its players.
-  const world = await store.collection('worlds').findOne({ _id: worldId })
-  const ids = new Set<string>(((world?.players ?? []) as Array<{ id: string }>).map((p) => p.id))
+  const world = await loadWorld(store, worldId)
+  const ids = new Set<string>((world?.players ?? []).map((p) => p.id))
   for (const name of ['playerDescriptions', 'archivedPlayers'] as const) {
     for (const d of await store.collection(name).find({ worldId })) ids.add((d.playerId ?? d.id) as string)
   }

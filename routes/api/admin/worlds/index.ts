@@ -1,9 +1,9 @@
-// /api/admin/worlds: the operator makes, lists, archives and deletes worlds (ADMIN_API_KEY).
+// /api/admin/worlds: the operator makes, lists, archives and deletes worlds (ADMIN_API_KEY). Its own folder: autoload reads only the index of a folder that has one.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { AdminDisabledError, ForbiddenError, UnauthorizedError } from '../../../src/api/errors.ts'
-import { archiveWorld, createWorldFrom, deleteWorld, listWorlds, worldListItem, worldStatus } from '../../../src/engine/worlds.ts'
+import { AdminDisabledError, ForbiddenError, UnauthorizedError } from '../../../../src/api/errors.ts'
+import { archiveWorld, createWorldFrom, deleteWorld, listWorlds, worldListItem, worldStatus } from '../../../../src/engine/worlds.ts'
 
 const ErrorRef = Type.Ref('ErrorResponse')
 const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 429: ErrorRef }
@@ -30,7 +30,7 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
     if (request.caller.kind !== 'admin') throw new ForbiddenError('world management is for the admin only')
   })
 
-  fastify.post('/worlds', {
+  fastify.post('/', {
     schema: {
       tags,
       security,
@@ -52,11 +52,11 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
     return await reply.code(201).send(worldListItem(status))
   })
 
-  fastify.get('/worlds', {
+  fastify.get('/', {
     schema: { tags, security, description: 'Every world with its name and status, oldest first.', response: { 200: Type.Array(WorldListItemSchema), ...errors } }
   }, async () => await listWorlds(fastify.store))
 
-  fastify.post('/worlds/:worldId/archive', {
+  fastify.post('/:worldId/archive', {
     schema: {
       tags,
       security,
@@ -66,7 +66,7 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => worldListItem(await archiveWorld(fastify.store, request.params.worldId)))
 
-  fastify.delete('/worlds/:worldId', {
+  fastify.delete('/:worldId', {
     schema: {
       tags,
       security,
