@@ -378,12 +378,18 @@ export async function deleteWorld (store: Store, worldId: string, options: Delet
     await stage('memories', await store.collection('memories').deleteMany({ playerId: { $in: own } }))
     await stage('memoryEmbeddings', await store.collection('memoryEmbeddings').deleteMany({ playerId: { $in: own } }))
   }
-  await stage('inputs', await store.collection('inputs').deleteMany({ engineId }))
-  for (const name of ['messages', 'participatedTogether', 'archivedConversations', 'archivedAgents', 'agentDescriptions', 'llmUsage', 'maps', 'archivedPlayers', 'playerDescriptions'] as const) {
-    await stage(name, await store.collection(name).deleteMany({ worldId }))
+  const owned = async (): Promise<void> => {
+    await stage('inputs', await store.collection('inputs').deleteMany({ engineId }))
+    for (const name of ['messages', 'participatedTogether', 'archivedConversations', 'archivedAgents', 'agentDescriptions', 'llmUsage', 'maps', 'archivedPlayers', 'playerDescriptions'] as const) {
+      await stage(name, await store.collection(name).deleteMany({ worldId }))
+    }
   }
+  await owned()
   await stage('worlds', await store.collection('worlds').deleteMany({ _id: worldId }))
   await stage('engines', await store.collection('engines').deleteMany({ _id: engineId }))
+  // A runner fenced off mid-step may have applied its last step's outbox after the first pass; with the world
+  // document gone no step commits any more, so a second pass leaves nothing behind.
+  await owned()
   await stage('worldStatus', await store.collection('worldStatus').deleteMany({ _id: status._id }))
   return { worldId, removed, sharedPlayers: [...shared] }
 }

@@ -108,5 +108,14 @@ for (const target of storeTargets()) {
     t.same((await app.inject({ method: 'GET', url: '/api/admin/worlds', headers: admin })).json(), [])
     t.equal((await app.inject({ method: 'DELETE', url: `/api/admin/worlds/${world.worldId}`, headers: admin })).statusCode, 404, 'a deleted world is gone')
     t.equal((await app.inject({ method: 'POST', url: '/api/admin/worlds/nope/archive', headers: admin })).statusCode, 404)
+
+    // A running world deleted at once (no archive first): its runner is fenced off and nothing comes back.
+    const busy = (await app.inject({ method: 'POST', url: '/api/admin/worlds', headers: admin, payload: { name: 'Busy', map, cast } })).json() as { worldId: string, engineId: string }
+    await waitFor('the busy world steps', async () => (await readWorld(store, busy.worldId)).step.number > 3, 30_000)
+    const busyPlayers = (await readWorld(store, busy.worldId)).players.map((p) => p.id)
+    t.equal((await app.inject({ method: 'DELETE', url: `/api/admin/worlds/${busy.worldId}`, headers: admin })).statusCode, 200)
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    t.same(Object.entries(await owned(store, busy.worldId, busy.engineId, busyPlayers)).filter(([, n]) => n > 0), [], 'nothing of the running world is left, 3 s later')
+    t.same(await counts(store), before, 'the store is as empty as at the start')
   })
 }
