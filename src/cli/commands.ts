@@ -3,6 +3,7 @@ import type { Store } from '../store/types.ts'
 import {
   addDebugPlayers, kickWorld, resumeWorld, stopWorld, summarizeWorld, wipe, type WorldSummary
 } from '../engine/worlds.ts'
+import { worldsUsage } from './worlds.ts'
 
 export const usage = `Usage: townhall <command> [options]
 
@@ -13,6 +14,7 @@ Commands:
   world resume                   resume a stopped or inactive world
   world kick                     restart the world's engine with a fresh runner
   world debug-players <N>        add N debug players that wander the town
+${worldsUsage}
   wipe --yes                     delete all data except the embeddings cache
   import-convex <export>         import an AI Town Convex export (.zip or directory)
         [--dry-run] [--allow-skips] [--json]

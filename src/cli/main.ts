@@ -4,17 +4,18 @@ import { ConfigError, loadConfig } from '../config.ts'
 import { openStore } from '../store/index.ts'
 import { runCommand, usage, UsageError } from './commands.ts'
 import { runTransferCommand, transferCommands } from './transfer.ts'
+import { runWorldCommand, worldCommands, WorldCommandError } from './worlds.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`townhall: ${message}\n`)
   process.exit(code)
 }
 
-let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
+let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
 try {
   parsed = parseArgs({
     args: process.argv.slice(2),
-    options: { world: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true
   })
 } catch (err) {
@@ -45,11 +46,15 @@ if (positionals[0] === 'start') {
       const result = await runTransferCommand(store, config, { positionals, json: values.json === true, dryRun: values['dry-run'] === true, allowSkips: values['allow-skips'] === true })
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code
+    } else if (positionals[0] === 'world' && worldCommands.has(positionals[1] ?? '')) {
+      const out = await runWorldCommand(store, { sub: positionals[1]!, world: values.world, yes: values.yes === true, json: values.json === true, map: values.map, cast: values.cast, name: values.name, agents: values.agents, seed: values.seed }, Date.now)
+      process.stdout.write(`${out}\n`)
     } else {
       const out = await runCommand(store, { positionals, world: values.world, yes: values.yes === true, json: values.json === true }, Date.now)
       process.stdout.write(`${out}\n`)
     }
   } catch (err) {
+    if (err instanceof WorldCommandError) fail(err.message, 2)
     if (err instanceof UsageError) {
       process.stderr.write(`${usage}\n\n`)
       fail(err.message, 2)

@@ -2,7 +2,8 @@
 import type { CharacterDescription, InputReturnValue, StepOutput, WorldState } from '../game/index.ts'
 import type { Doc } from '../store/types.ts'
 
-export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive'
+// 'archived': stopped for good, data kept, read-only; 'deleting': a delete has begun (a rerun finishes it).
+export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive' | 'archived' | 'deleting'
 
 export interface WorldStatusDoc extends Doc {
   worldId: string
@@ -15,6 +16,8 @@ export interface WorldStatusDoc extends Doc {
    * that changed them): world:sendWorldInput checks its caller here instead of loading the whole world.
    */
   humans?: HumanPlayer[]
+  /** The operator's name for the world (worlds made before names existed have none). */
+  name?: string
 }
 
 export interface HumanPlayer { human: string, playerId: string }

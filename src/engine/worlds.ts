@@ -1,4 +1,5 @@
-// World lifecycle: the default world, heartbeat, stop / resume / kick, status, debug players, wipe.
+// World lifecycle: the default world, heartbeat, stop / resume / kick, status, debug players, wipe;
+// operator-made worlds: create, list, archive, delete.
 import { randomUUID } from 'node:crypto'
 import { createWorld } from '../game/index.ts'
 import type { CharacterDescription, WorldMap } from '../game/index.ts'
@@ -11,6 +12,9 @@ import type { Store } from '../store/types.ts'
 import { submitInput } from './inputs.ts'
 import type { EngineDoc, InputDoc, WorldStatusDoc } from './types.ts'
 import { loadWorld, storedState } from './worldDoc.ts'
+import { parseCast } from '../worlds/cast.ts'
+import { parseMap } from '../worlds/map.ts'
+import { fail, integer, text } from '../worlds/validate.ts'
 
 export const HEARTBEAT_REFRESH_MS = 30_000
 export const IDLE_WORLD_MS = 5 * 60_000
@@ -27,6 +31,7 @@ export interface CreateWorldOptions {
   agents?: number
   seed?: number | string
   isDefault?: boolean
+  name?: string
 }
 
 /** Creates a world with its engine, map and agents (as createAgent inputs the first step applies). */
@@ -41,7 +46,8 @@ export async function createWorldRecords (store: Store, options: CreateWorldOpti
     engineId,
     isDefault: options.isDefault === true,
     lastViewed: options.now,
-    status: 'running'
+    status: 'running',
+    name: options.name ?? (options.isDefault === true ? 'Brackenford' : `world ${worldId.slice(0, 8)}`)
   }
   // The status marker goes first: if another instance already made the default world, we stop here.
   await store.collection<WorldStatusDoc>('worldStatus').insertOne(status)
@@ -106,7 +112,8 @@ async function upgradeDefaultMap (store: Store, worldId: string): Promise<void> 
 export async function ensureDefaultWorld (store: Store, now: number, options: Partial<CreateWorldOptions> = {}): Promise<WorldStatusDoc> {
   const existing = await store.collection<WorldStatusDoc>('worldStatus').findOne({ _id: DEFAULT_STATUS_ID })
   if (existing !== null) {
-    await ensureWorldRecords(store, existing, { now, ...options })
+    // A default world being deleted is not brought back half-way; once its marker is gone, a fresh one is made.
+    if (existing.status !== 'deleting') await ensureWorldRecords(store, existing, { now, ...options })
     return existing
   }
   try {
@@ -143,6 +150,7 @@ export async function heartbeat (store: Store, worldId: string, now: number): Pr
 }
 
 async function setRunning (store: Store, status: WorldStatusDoc, value: 'running' | 'stoppedByDeveloper' | 'inactive', now: number): Promise<void> {
+  assertWritable(status)
   const running = value === 'running'
   await store.collection('worldStatus').updateOne({ _id: status._id }, { $set: { status: value, ...(running ? { lastViewed: now } : {}) } })
   await store.collection<EngineDoc>('engines').updateOne({ _id: status.engineId }, { $set: { running } })
@@ -177,6 +185,7 @@ export async function kickWorld (store: Store, worldId: string | undefined): Pro
 
 export async function sendInput (store: Store, worldId: string | undefined, name: string, args: unknown, now: () => number): Promise<InputDoc> {
   const status = await worldStatus(store, worldId)
+  assertWritable(status)
   return await submitInput(store, status.engineId, name, args, { now })
 }
 
@@ -255,4 +264,157 @@ export async function wipe (store: Store): Promise<Record<string, number>> {
     removed[name] = await store.collection(name).deleteMany({})
   }
   return removed
+}
+
+export class WorldReadOnlyError extends Error {
+  readonly code = 'TOWNHALL_ERR_WORLD_READ_ONLY'
+  readonly statusCode = 409
+  constructor (status: WorldStatusDoc) {
+    super(status.status === 'archived'
+      ? `world ${status.worldId} is archived: it is read-only (no inputs, joins, stops or resumes)`
+      : `world ${status.worldId} is being deleted`)
+  }
+}
+
+/** Throws WorldReadOnlyError for an archived world or one being deleted. */
+export function assertWritable (status: WorldStatusDoc): void {
+  if (status.status === 'archived' || status.status === 'deleting') throw new WorldReadOnlyError(status)
+}
+
+/** Refuses an input for an engine whose world is archived or being deleted (client-facing functions call this). */
+export async function assertEngineWritable (store: Store, engineId: string): Promise<void> {
+  const status = await store.collection<WorldStatusDoc>('worldStatus').findOne({ engineId })
+  if (status !== null) assertWritable(status)
+}
+
+export interface WorldListItem {
+  worldId: string
+  engineId: string
+  name: string
+  status: WorldStatusDoc['status']
+  isDefault: boolean
+  createdAt: number
+  lastViewed: number
+  forkedFrom?: { worldId: string, step: number }
+}
+
+export function worldListItem (s: WorldStatusDoc): WorldListItem {
+  const forkedFrom = (s as { forkedFrom?: { worldId: string, step: number } }).forkedFrom
+  return {
+    worldId: s.worldId,
+    engineId: s.engineId,
+    name: s.name ?? (s.isDefault ? 'default world' : `world ${s.worldId.slice(0, 8)}`),
+    status: s.status,
+    isDefault: s.isDefault,
+    createdAt: s._creationTime,
+    lastViewed: s.lastViewed,
+    ...(forkedFrom !== undefined ? { forkedFrom: { worldId: forkedFrom.worldId, step: forkedFrom.step } } : {})
+  }
+}
+
+/** Every world, oldest first. */
+export async function listWorlds (store: Store): Promise<WorldListItem[]> {
+  const all = await store.collection<WorldStatusDoc>('worldStatus').find({}, { sort: { _creationTime: 1 } })
+  return all.map(worldListItem)
+}
+
+/** Stops a world for good and keeps its data; it is read-only from then on. Idempotent. */
+export async function archiveWorld (store: Store, worldId: string): Promise<WorldStatusDoc> {
+  const status = await worldStatus(store, worldId)
+  if (status.status === 'deleting') throw new WorldReadOnlyError(status)
+  await store.collection('worldStatus').updateOne({ _id: status._id }, { $set: { status: 'archived' } })
+  // running: false ends the current runner at its next lease renewal; the supervisor never takes it again.
+  await store.collection<EngineDoc>('engines').updateOne({ _id: status.engineId }, { $set: { running: false } })
+  return await worldStatus(store, worldId)
+}
+
+export interface DeleteWorldOptions {
+  /** The running instance's vector index, so the world's memory vectors leave it at once (a CLI has none). */
+  index?: { remove: (ids: string[]) => Promise<void> }
+  /** Called after each stage; the kill test uses it to know where it stopped the process. */
+  onStage?: (stage: string, removed: number) => void | Promise<void>
+}
+
+export interface DeleteWorldReport {
+  worldId: string
+  removed: Record<string, number>
+  /** Player ids another world also uses: their memories are not this world's alone and were kept. */
+  sharedPlayers: string[]
+}
+
+/**
+ * Deletes a world and everything it owns. The world is marked 'deleting' first and its status document goes last,
+ * and each stage deletes by a key that the later stages still hold, so a rerun after a crash finishes the job.
+ */
+export async function deleteWorld (store: Store, worldId: string, options: DeleteWorldOptions = {}): Promise<DeleteWorldReport> {
+  const status = await worldStatus(store, worldId)
+  const { engineId } = status
+  const removed: Record<string, number> = {}
+  const stage = async (name: string, n: number): Promise<void> => {
+    removed[name] = (removed[name] ?? 0) + n
+    await options.onStage?.(name, n)
+  }
+  await store.collection('worldStatus').updateOne({ _id: status._id }, { $set: { status: 'deleting' } })
+  // A new generation and no lease: a runner still stepping this world is fenced off.
+  await store.collection<EngineDoc>('engines').updateOne({ _id: engineId }, { $set: { running: false, runner: null }, $inc: { generationNumber: 1 } })
+  await stage('mark', 0)
+
+  // Memories are keyed by player id only, so they go while the world's player records still name its players.
+  const world = await loadWorld(store, worldId)
+  const ids = new Set<string>((world?.players ?? []).map((p) => p.id))
+  for (const name of ['playerDescriptions', 'archivedPlayers'] as const) {
+    for (const d of await store.collection(name).find({ worldId })) ids.add((d.playerId ?? d.id) as string)
+  }
+  const shared = new Set<string>()
+  const playerIds = [...ids]
+  if (playerIds.length > 0) {
+    for (const d of await store.collection('playerDescriptions').find({ playerId: { $in: playerIds }, worldId: { $ne: worldId } })) shared.add(d.playerId as string)
+    for (const d of await store.collection('archivedPlayers').find({ id: { $in: playerIds }, worldId: { $ne: worldId } })) shared.add(d.id as string)
+  }
+  const own = playerIds.filter((id) => !shared.has(id))
+  if (own.length > 0) {
+    const embeddings = await store.collection('memoryEmbeddings').find({ playerId: { $in: own } })
+    if (embeddings.length > 0) await options.index?.remove(embeddings.map((e) => e._id))
+    await stage('memories', await store.collection('memories').deleteMany({ playerId: { $in: own } }))
+    await stage('memoryEmbeddings', await store.collection('memoryEmbeddings').deleteMany({ playerId: { $in: own } }))
+  }
+  const owned = async (): Promise<void> => {
+    await stage('inputs', await store.collection('inputs').deleteMany({ engineId }))
+    for (const name of ['messages', 'participatedTogether', 'archivedConversations', 'archivedAgents', 'agentDescriptions', 'llmUsage', 'maps', 'archivedPlayers', 'playerDescriptions'] as const) {
+      await stage(name, await store.collection(name).deleteMany({ worldId }))
+    }
+  }
+  await owned()
+  await stage('worlds', await store.collection('worlds').deleteMany({ _id: worldId }))
+  await stage('engines', await store.collection('engines').deleteMany({ _id: engineId }))
+  // A runner fenced off mid-step may have applied its last step's outbox after the first pass; with the world
+  // document gone no step commits any more, so a second pass leaves nothing behind.
+  await owned()
+  await stage('worldStatus', await store.collection('worldStatus').deleteMany({ _id: status._id }))
+  return { worldId, removed, sharedPlayers: [...shared] }
+}
+
+export interface NewWorld {
+  name?: unknown
+  /** A map in any accepted shape (src/worlds/map.ts); default: townhall's town. */
+  map?: unknown
+  /** A cast (src/worlds/cast.ts); default: townhall's eight townsfolk. */
+  cast?: unknown
+  agents?: unknown
+  seed?: unknown
+}
+
+/** Checks everything first (WorldFileError naming the field; nothing written), then creates the world, running. */
+export async function createWorldFrom (store: Store, input: NewWorld, now: number): Promise<WorldStatusDoc> {
+  const name = input.name === undefined ? undefined : text(input.name, 'name', 100)
+  const map = input.map === undefined ? undefined : parseMap(input.map)
+  const cast = input.cast === undefined ? defaultCast : parseCast(input.cast)
+  const agents = input.agents === undefined ? cast.length : integer(input.agents, 'agents', 0, cast.length)
+  let seed: number | string | undefined
+  if (input.seed !== undefined) {
+    if (typeof input.seed === 'string' && input.seed !== '' && input.seed.length <= 200) seed = input.seed
+    else if (typeof input.seed === 'number' && Number.isSafeInteger(input.seed)) seed = input.seed
+    else fail('seed', `expected an integer or a string of 1 to 200 characters, got ${JSON.stringify(input.seed)}`)
+  }
+  return await createWorldRecords(store, { now, name, map, cast, agents, seed })
 }

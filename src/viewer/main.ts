@@ -4,6 +4,7 @@ import { browser, type Canvas, type Element } from './dom.ts'
 import { Connection } from './connection.ts'
 import { Replay, StateEaser, type Pose } from './replay.ts'
 import { usageLines, type UsageValue } from './usage.ts'
+import { requestedWorld, worldHref, worldOptions, type ListedWorld } from './worlds.ts'
 import { TILE_PX, drawScene, paintMap, type DrawnConversation, type DrawnPlayer, type Speech, type ViewerMap } from './render.ts'
 
 // world:worldState in AI Town's shapes (src/api/aiTownView.ts).
@@ -61,11 +62,31 @@ const connection = new Connection(browser.location.href, (status) => {
 
 // ---- data --------------------------------------------------------------------------------
 
-connection.subscribe('world:defaultWorldStatus', {}, (status: { worldId: string, engineId: string, status: string } | null) => {
-  state.worldStatus = status?.status ?? 'no default world'
-  if (status !== null) state.engineId = status.engineId
-  if (status !== null && status.worldId !== state.worldId) watchWorld(status.worldId)
+// ?world=<id> shows that world; without it, the default world.
+const chosenWorld = requestedWorld(browser.location.href)
+if (chosenWorld === null) {
+  connection.subscribe('world:defaultWorldStatus', {}, (status: { worldId: string, engineId: string, status: string } | null) => {
+    state.worldStatus = status?.status ?? 'no default world'
+    if (status !== null) state.engineId = status.engineId
+    if (status !== null && status.worldId !== state.worldId) watchWorld(status.worldId)
+    renderStatus()
+  })
+} else {
+  watchWorld(chosenWorld)
+}
+
+connection.subscribe('world:listWorlds', {}, (worlds: ListedWorld[]) => {
+  const select = $('world-select')
+  const options = worldOptions(worlds)
+  select.replaceChildren(...options.map((o) => new browser.Option(o.text, o.value) as Element))
+  if (state.worldId !== null) select.value = state.worldId
+  const shown = worlds.find((w) => w.worldId === state.worldId)
+  if (chosenWorld !== null) state.worldStatus = shown?.status ?? 'not found'
   renderStatus()
+})
+$('world-select').addEventListener('change', () => {
+  const worldId = $('world-select').value
+  if (worldId !== '' && worldId !== state.worldId) browser.location.href = worldHref(browser.location.href, worldId)
 })
 
 function watchWorld (worldId: string): void {

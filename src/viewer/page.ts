@@ -35,7 +35,7 @@ export const viewerPage = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>townhall</h1><span id="status">connecting…</span></header>
+<header><h1>townhall</h1><select id="world-select" aria-label="World"></select><span id="status">connecting…</span></header>
 <main>
   <div id="stage"><canvas id="map" width="640" height="480" aria-label="Town map"></canvas></div>
   <aside>

@@ -1,12 +1,14 @@
 // The live viewer end to end: the real app on a real port, Debian's Chromium through playwright-core.
 import t from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { chromium, type Page } from 'playwright-core'
 import { buildApp } from '../helpers/app.ts'
 import { storeTargets } from '../helpers/stores.ts'
+import { createWorldFrom } from '../../src/engine/worlds.ts'
+import { TILE_PX } from '../../src/viewer/render.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts')
@@ -159,3 +161,42 @@ async function freeTileNear (base: string, x: number, y: number): Promise<{ x: n
   }
   throw new Error(`no free tile near ${x},${y}`)
 }
+
+t.test('the world switcher lists the worlds, names forks, and shows the chosen one (?world=<id>)', {
+  skip: noBrowser ? `${CHROMIUM} is missing (apt-get install -y chromium); required when CI is set` : false,
+  timeout: 120_000
+}, async (t) => {
+  const app = await buildApp(t, storeTargets()[0])
+  const map = JSON.parse(readFileSync(join(import.meta.dirname, '../../examples/tiny-map.json'), 'utf8')) as unknown
+  const cast = JSON.parse(readFileSync(join(import.meta.dirname, '../../examples/cast.json'), 'utf8')) as unknown
+  const saltmarsh = await createWorldFrom(app.store, { name: 'Saltmarsh', map, cast, agents: 2 }, Date.now())
+  const fork = await createWorldFrom(app.store, { name: 'Saltmarsh again', map, cast, agents: 1 }, Date.now())
+  await app.store.collection('worldStatus').updateOne({ worldId: fork.worldId }, { $set: { forkedFrom: { worldId: saltmarsh.worldId, step: 42 } } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] })
+  t.teardown(async () => { await browser.close() })
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } })
+  const pageErrors: string[] = []
+  page.on('pageerror', (err) => { pageErrors.push(err.message) })
+
+  await page.goto(base)
+  await page.waitForFunction('document.querySelectorAll("#world-select option").length === 3', undefined, { timeout: 30_000 })
+  const options = await page.evaluate<string[]>('[...document.querySelectorAll("#world-select option")].map((o) => o.textContent)')
+  t.match(options[0], /^Brackenford \(default\) · running$/)
+  t.equal(options[1], 'Saltmarsh · running')
+  t.equal(options[2], 'Saltmarsh again · running — fork of Saltmarsh at step 42')
+  await page.waitForFunction(() => (globalThis as unknown as { __townhall?: Debug }).__townhall?.mapDrawn === true, undefined, { timeout: 30_000 })
+  const defaultWidth = await page.evaluate<number>('document.getElementById("map").width')
+
+  await page.selectOption('#world-select', saltmarsh.worldId)
+  await page.waitForURL(`**/?world=${saltmarsh.worldId}`, { timeout: 10_000 })
+  await page.waitForFunction(() => {
+    const d = (globalThis as unknown as { __townhall?: Debug }).__townhall
+    return d !== undefined && d.mapDrawn && d.players.length === 2
+  }, undefined, { timeout: 30_000 })
+  t.equal(await page.evaluate<number>('document.getElementById("map").width'), 12 * TILE_PX, 'the chosen world\'s map (12 tiles wide) is drawn')
+  t.not(defaultWidth, 12 * TILE_PX)
+  t.equal(await page.inputValue('#world-select'), saltmarsh.worldId, 'the switcher shows the chosen world')
+  t.same(pageErrors, [], 'no errors in the page')
+})

@@ -5,7 +5,7 @@ import { mapForClients } from '../../game/data/mapView.ts'
 import { randomInt } from 'node:crypto'
 import { ForbiddenError, NotFoundError } from '../errors.ts'
 import { loadWorld } from '../../engine/worldDoc.ts'
-import { heartbeat, sendInput, worldStatus, WorldNotFoundError } from '../../engine/worlds.ts'
+import { assertEngineWritable, assertWritable, heartbeat, listWorlds, sendInput, worldStatus, WorldNotFoundError } from '../../engine/worlds.ts'
 import { submitInput } from '../../engine/inputs.ts'
 import { recordedHuman } from '../../engine/outbox.ts'
 import type { EngineDoc, Outbox, WorldDoc, WorldStatusDoc } from '../../engine/types.ts'
@@ -47,6 +47,25 @@ const matchesWorld = (worldId: string, e: { collection: string, id: string, doc?
   e.doc === undefined || e.id === worldId || e.doc.worldId === worldId
 
 export const worldFunctions = [
+  defineFunction({
+    path: 'world:listWorlds',
+    kind: 'query',
+    access: 'public',
+    description: 'Every world (id, name, status, default, fork origin), oldest first: what the viewer\'s world switcher lists.',
+    args: Type.Object({}),
+    returns: Type.Array(Type.Object({
+      worldId: Type.String(),
+      engineId: Type.String(),
+      name: Type.String(),
+      status: Type.String(),
+      isDefault: Type.Boolean(),
+      createdAt: Type.Number(),
+      lastViewed: Type.Number(),
+      forkedFrom: Type.Optional(Type.Object({ worldId: Type.String(), step: Type.Number() }))
+    })),
+    tables: ['worldStatus'],
+    handler: async (ctx) => await listWorlds(ctx.store)
+  }),
   defineFunction({
     path: 'world:defaultWorldStatus',
     kind: 'query',
@@ -211,6 +230,7 @@ export const worldFunctions = [
       const { tokenIdentifier } = ctx.caller
       const player = world.players.find((p) => p.human === tokenIdentifier)
       if (player === undefined) return null
+      await assertEngineWritable(ctx.store, world.engineId)
       const input = await submitInput(ctx.store, world.engineId, 'leave', { playerId: player.id }, { now: ctx.now })
       return input._id
     }
@@ -233,6 +253,7 @@ export const worldFunctions = [
     handler: async (ctx, { engineId, name, args }) => {
       const status = await ctx.store.collection<WorldStatusDoc>('worldStatus').findOne({ engineId })
       if (status === null) throw new NotFoundError(`no engine ${engineId}`)
+      assertWritable(status)
       // The caller is found in the world's small record of its humans; only a miss loads the whole world.
       const known = ctx.caller.kind === 'player' && recordedHuman(status, ctx.caller.tokenIdentifier, args.playerId)
       const playerId = known ? args.playerId : await callerPlayerId(ctx, await requireWorld(ctx, status.worldId))

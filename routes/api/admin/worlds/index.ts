@@ -1,0 +1,89 @@
+// /api/admin/worlds: the operator makes, lists, archives and deletes worlds (ADMIN_API_KEY). Its own folder: autoload reads only the index of a folder that has one.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { AdminDisabledError, ForbiddenError, UnauthorizedError } from '../../../../src/api/errors.ts'
+import { archiveWorld, createWorldFrom, deleteWorld, listWorlds, worldListItem, worldStatus } from '../../../../src/engine/worlds.ts'
+
+const ErrorRef = Type.Ref('ErrorResponse')
+const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 429: ErrorRef }
+const WorldParams = Type.Object({ worldId: Type.String({ minLength: 1, maxLength: 200 }) })
+
+export const WorldListItemSchema = Type.Object({
+  worldId: Type.String(),
+  engineId: Type.String(),
+  name: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('stoppedByDeveloper'), Type.Literal('inactive'), Type.Literal('archived'), Type.Literal('deleting')]),
+  isDefault: Type.Boolean(),
+  createdAt: Type.Number(),
+  lastViewed: Type.Number(),
+  forkedFrom: Type.Optional(Type.Object({ worldId: Type.String(), step: Type.Number() }))
+})
+
+const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
+  const tags = ['admin']
+  const security = [{ bearer: [] }]
+  // Auth before the body is read: a create carries a whole map.
+  fastify.addHook('onRequest', async (request: FastifyRequest) => {
+    if (fastify.config.ADMIN_API_KEY === undefined) throw new AdminDisabledError()
+    if (request.caller.kind === 'anonymous') throw new UnauthorizedError('world management needs the admin key (Authorization: Bearer <ADMIN_API_KEY>)')
+    if (request.caller.kind !== 'admin') throw new ForbiddenError('world management is for the admin only')
+  })
+
+  fastify.post('/', {
+    schema: {
+      tags,
+      security,
+      description: 'Create a world from a map (townhall\'s { rows, legend? } or AI Town\'s serialized map), a cast and settings; it starts running on an instance within seconds. A bad map or cast is a 400 naming the field, and nothing is written.',
+      body: Type.Object({
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        map: Type.Optional(Type.Unknown({ description: 'default: townhall\'s town' })),
+        cast: Type.Optional(Type.Unknown({ description: 'an array of { name, character: f1..f8, identity, plan }; default: townhall\'s cast' })),
+        agents: Type.Optional(Type.Integer({ minimum: 0, description: 'how many of the cast start as agents (default: all)' })),
+        seed: Type.Optional(Type.Union([Type.Integer(), Type.String({ minLength: 1, maxLength: 200 })]))
+      }, { additionalProperties: false }),
+      response: { 201: WorldListItemSchema, ...errors }
+    },
+    // A big town's serialized map runs to a few megabytes of JSON.
+    bodyLimit: 32 * 1024 * 1024
+  }, async (request, reply) => {
+    const status = await createWorldFrom(fastify.store, request.body, Date.now())
+    request.log.info({ worldId: status.worldId, name: status.name }, 'world created')
+    return await reply.code(201).send(worldListItem(status))
+  })
+
+  fastify.get('/', {
+    schema: { tags, security, description: 'Every world with its name and status, oldest first.', response: { 200: Type.Array(WorldListItemSchema), ...errors } }
+  }, async () => await listWorlds(fastify.store))
+
+  fastify.post('/:worldId/archive', {
+    schema: {
+      tags,
+      security,
+      description: 'Stop a world for good and keep its data: from then on it is read-only (inputs and joins get a 409). Idempotent.',
+      params: WorldParams,
+      response: { 200: WorldListItemSchema, 404: ErrorRef, 409: ErrorRef, ...errors }
+    }
+  }, async (request) => worldListItem(await archiveWorld(fastify.store, request.params.worldId)))
+
+  fastify.delete('/:worldId', {
+    schema: {
+      tags,
+      security,
+      description: 'Delete a world and everything it owns (engine, inputs, messages, memories and their vectors, usage, map, descriptions, archived rows). Idempotent: a delete cut short is finished by calling it again.',
+      params: WorldParams,
+      response: {
+        200: Type.Object({ worldId: Type.String(), removed: Type.Record(Type.String(), Type.Integer()), sharedPlayers: Type.Array(Type.String()) }),
+        404: ErrorRef,
+        ...errors
+      }
+    }
+  }, async (request) => {
+    await worldStatus(fastify.store, request.params.worldId)
+    const report = await deleteWorld(fastify.store, request.params.worldId, { index: fastify.vectorIndex })
+    request.log.info({ worldId: report.worldId, removed: report.removed }, 'world deleted')
+    return report
+  })
+}
+
+export default worlds
