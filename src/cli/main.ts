@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config.ts'
 import { openStore } from '../store/index.ts'
 import { runCommand, usage, UsageError } from './commands.ts'
 import { runTransferCommand, transferCommands } from './transfer.ts'
+import { runLlmCommand } from './llm.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`townhall: ${message}\n`)
@@ -45,6 +46,8 @@ if (positionals[0] === 'start') {
       const result = await runTransferCommand(store, config, { positionals, json: values.json === true, dryRun: values['dry-run'] === true, allowSkips: values['allow-skips'] === true })
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code
+    } else if (positionals[0] === 'llm') {
+      process.stdout.write(`${await runLlmCommand(store, config, { positionals, world: values.world, json: values.json === true }, Date.now)}\n`)
     } else {
       const out = await runCommand(store, { positionals, world: values.world, yes: values.yes === true, json: values.json === true }, Date.now)
       process.stdout.write(`${out}\n`)
