@@ -98,7 +98,6 @@ async function llmPlugin (fastify: FastifyInstance): Promise<void> {
     cacheMs: config.LLM_CONTROL_CACHE_MS,
     log
   })
-  listeners.push((record) => { controls.record(record) })
   // Another instance's (or the CLI's) pause applies here as soon as the change feed brings it.
   const unsubscribe = fastify.changeFeed.subscribe(['llmControls'], () => { controls.invalidate() })
   log.info({ maxConcurrency: pool.limit }, 'LLM pool ready')

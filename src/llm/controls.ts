@@ -1,12 +1,11 @@
 // Budgets and the kill switch: whether a world may call the LLM now. Pauses (of one world or the whole
 // deployment) and per-world budget overrides live in the `llmControls` collection, so they hold across
 // restarts and on every instance; spending is read from `llmUsage` (written by every instance) plus this
-// instance's calls since that read. Both are cached briefly: a check costs a map lookup on the hot path.
+// instance's calls that were not stored yet when it was read. Both are cached briefly: a check costs a map lookup on the hot path.
 import type { Doc, Store } from '../store/types.ts'
-import { HOUR_MS, hourOf, type UsageDoc } from './usage.ts'
-import { callCost, type PriceTable } from './cost.ts'
+import { HOUR_MS, hourOf, type HourCount, type LocalUsage, type UsageDoc } from './usage.ts'
+import type { PriceTable } from './cost.ts'
 import { LlmError } from './errors.ts'
-import type { LlmCallRecord } from './types.ts'
 
 export const DAY_MS = 24 * HOUR_MS
 export const DEPLOYMENT_CONTROL_ID = 'deployment'
@@ -57,6 +56,7 @@ export interface LlmControlsOptions {
 }
 
 interface Cached<T> { value: T, readAt: number, reading?: Promise<T> }
+interface StoredSpending { byHour: Map<number, HourCount>, writtenAtRead: Map<number, HourCount> }
 
 const controlId = (worldId: string): string => `world:${worldId}`
 const zero = (): Spent => ({ hour: { tokens: 0, costUsd: 0 }, day: { tokens: 0, costUsd: 0 } })
@@ -75,9 +75,8 @@ const round = (n: number): number => Math.round(n * 1e6) / 1e6
 export class LlmControls {
   readonly #o: LlmControlsOptions
   readonly #controls = new Map<string, Cached<LlmControlDoc | null>>()
-  readonly #stored = new Map<string, Cached<{ spent: Spent, hour: number, day: number }>>()
-  /** This instance's spending per world since its last read of `llmUsage` (which may not hold it yet). */
-  readonly #local = new Map<string, { hour: number, day: number, spent: Spent }>()
+  readonly #stored = new Map<string, Cached<StoredSpending>>()
+  #local: LocalUsage | undefined
   /** The budgetExceeded flag as last written to each world's status. */
   readonly #flags = new Map<string, boolean>()
   readonly #listeners: Array<(worldId: string | null, hold: Hold) => void> = []
@@ -91,28 +90,9 @@ export class LlmControls {
     this.#listeners.push(listener)
   }
 
-  /** Adds one attributed call's tokens and cost to its world's spending. */
-  record (record: LlmCallRecord): void {
-    const worldId = record.attribution?.worldId
-    if (worldId === undefined) return
-    const now = this.#o.now()
-    const hour = hourOf(now)
-    const day = dayOf(now)
-    let local = this.#local.get(worldId)
-    if (local === undefined || local.day !== day) {
-      local = { hour, day, spent: zero() }
-      this.#local.set(worldId, local)
-    }
-    if (local.hour !== hour) {
-      local.hour = hour
-      local.spent.hour = { tokens: 0, costUsd: 0 }
-    }
-    const tokens = (record.promptTokens ?? 0) + (record.completionTokens ?? 0)
-    const cost = callCost(this.#o.prices, record)
-    local.spent.hour.tokens += tokens
-    local.spent.hour.costUsd += cost
-    local.spent.day.tokens += tokens
-    local.spent.day.costUsd += cost
+  /** This instance's own count of its calls (the usage ledger), for the calls not yet in `llmUsage`. */
+  countLocal (local: LocalUsage): void {
+    this.#local = local
   }
 
   /** Forgets what is cached (a pause or budget changed), so the next check reads the store. */
@@ -138,25 +118,25 @@ export class LlmControls {
     return exceeded === null ? null : this.#held(worldId, exceeded)
   }
 
-  /** The world's spending this UTC hour and day: stored (all instances) plus this instance's calls since. */
+  /** The world's spending this UTC hour and day: stored (all instances), plus this instance's calls not stored when read. */
   async spent (worldId: string): Promise<Spent> {
     const now = this.#o.now()
     const stored = await this.#cached(this.#stored, worldId, async () => await this.#readSpent(worldId))
     const hour = hourOf(now)
     const day = dayOf(now)
-    const local = this.#local.get(worldId)
+    const recorded = this.#local?.recorded(worldId) ?? new Map<number, HourCount>()
+    const hours = new Set([...stored.byHour.keys(), ...recorded.keys()])
     const out = zero()
-    if (stored.day === day) {
-      out.day = { ...stored.spent.day }
-      if (stored.hour === hour) out.hour = { ...stored.spent.hour }
-    }
-    if (local !== undefined && local.day === day) {
-      out.day.tokens += local.spent.day.tokens
-      out.day.costUsd += local.spent.day.costUsd
-      if (local.hour === hour) {
-        out.hour.tokens += local.spent.hour.tokens
-        out.hour.costUsd += local.spent.hour.costUsd
-      }
+    for (const h of hours) {
+      if (h < day) continue
+      const fromStore = stored.byHour.get(h)
+      const mine = recorded.get(h)
+      const alreadyStored = stored.writtenAtRead.get(h)
+      const tokens = (fromStore?.tokens ?? 0) + Math.max(0, (mine?.tokens ?? 0) - (alreadyStored?.tokens ?? 0))
+      const costUsd = (fromStore?.costUsd ?? 0) + Math.max(0, (mine?.costUsd ?? 0) - (alreadyStored?.costUsd ?? 0))
+      out.day.tokens += tokens
+      out.day.costUsd += costUsd
+      if (h === hour) out.hour = { tokens, costUsd }
     }
     return out
   }
@@ -227,24 +207,19 @@ export class LlmControls {
     }
   }
 
-  async #readSpent (worldId: string): Promise<{ spent: Spent, hour: number, day: number }> {
-    const now = this.#o.now()
-    const hour = hourOf(now)
-    const day = dayOf(now)
-    // What this instance recorded up to now is in the store or about to be: from here on only newer calls count locally.
-    this.#local.delete(worldId)
+  async #readSpent (worldId: string): Promise<StoredSpending> {
+    const day = dayOf(this.#o.now())
+    // Taken before the read: what was stored by then is in the read (a write landing during it may count twice, never zero times).
+    const writtenAtRead = new Map([...(this.#local?.written(worldId) ?? new Map<number, HourCount>())].map(([h, c]) => [h, { ...c }]))
     const docs = await this.#o.store.collection<UsageDoc>('llmUsage').find({ worldId, hour: { $gte: day } })
-    const spent = zero()
+    const byHour = new Map<number, HourCount>()
     for (const doc of docs) {
-      const tokens = doc.promptTokens + doc.completionTokens
-      spent.day.tokens += tokens
-      spent.day.costUsd += doc.costUsd
-      if (doc.hour === hour) {
-        spent.hour.tokens += tokens
-        spent.hour.costUsd += doc.costUsd
-      }
+      const c = byHour.get(doc.hour) ?? { tokens: 0, costUsd: 0 }
+      c.tokens += doc.promptTokens + doc.completionTokens
+      c.costUsd += doc.costUsd
+      byHour.set(doc.hour, c)
     }
-    return { spent, hour, day }
+    return { byHour, writtenAtRead }
   }
 
   async #flag (worldId: string, exceeded: boolean): Promise<void> {

@@ -1,10 +1,10 @@
-// /api/admin/llm: the kill switch and budgets (ADMIN_API_KEY). Pause or resume all LLM use of one world
+// /api/admin/llm (a folder: routes/api/admin/index.ts keeps autoload from loading sibling files): the kill switch and budgets (ADMIN_API_KEY). Pause or resume all LLM use of one world
 // or of the whole deployment; read and set a world's budget. Stored, so it holds across restarts and instances.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { AdminDisabledError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../../src/api/errors.ts'
-import { BUDGET_KEYS, type Budget } from '../../../src/llm/controls.ts'
+import { AdminDisabledError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../../../src/api/errors.ts'
+import { BUDGET_KEYS, type Budget } from '../../../../src/llm/controls.ts'
 
 const ErrorRef = Type.Ref('ErrorResponse')
 const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 404: ErrorRef, 429: ErrorRef }
@@ -60,7 +60,7 @@ const adminLlm: FastifyPluginAsyncTypebox = async (fastify) => {
     return out
   }
 
-  fastify.get('/llm', {
+  fastify.get('/', {
     schema: { tags, description: 'Whether LLM use of the deployment is paused, the default budget, and this instance\'s pool.', security, response: { 200: Deployment, ...errors } }
   }, async (request) => {
     requireAdmin(request)
@@ -69,14 +69,14 @@ const adminLlm: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   for (const verb of ['pause', 'resume'] as const) {
-    fastify.post(`/llm/${verb}`, {
+    fastify.post(`/${verb}`, {
       schema: {
         tags,
         description: verb === 'pause'
           ? 'Pause all LLM use of a world (body {worldId}) or of the whole deployment (empty body): calls in flight stop, conversations end with a goodbye, remembering is skipped. Holds across restarts.'
           : 'Resume LLM use of a world (body {worldId}) or of the whole deployment (empty body). A world paused on its own stays paused when the deployment resumes.',
         security,
-        body: Type.Optional(Scope),
+        body: Type.Union([Scope, Type.Null(), Type.Undefined()]),
         response: { 200: PauseResult, ...errors }
       }
     }, async (request) => {
@@ -89,7 +89,7 @@ const adminLlm: FastifyPluginAsyncTypebox = async (fastify) => {
     })
   }
 
-  fastify.get('/llm/worlds/:worldId', {
+  fastify.get('/worlds/:worldId', {
     schema: { tags, description: 'A world\'s LLM state: paused, the budget in force, what it spent this hour and day, and whether it is over budget.', security, params: Type.Object({ worldId: WorldId }), response: { 200: WorldLlm, ...errors } }
   }, async (request) => {
     requireAdmin(request)
@@ -97,7 +97,7 @@ const adminLlm: FastifyPluginAsyncTypebox = async (fastify) => {
     return await fastify.llmControls.state(request.params.worldId)
   })
 
-  fastify.put('/llm/worlds/:worldId/budget', {
+  fastify.put('/worlds/:worldId/budget', {
     schema: {
       tags,
       description: 'Replace a world\'s budget override: each limit given (a number, or null for no limit) overrides the default; limits left out follow the defaults (LLM_BUDGET_*). {} drops the override.',
