@@ -76,7 +76,7 @@ const adminLlm: FastifyPluginAsyncTypebox = async (fastify) => {
           ? 'Pause all LLM use of a world (body {worldId}) or of the whole deployment (empty body): calls in flight stop, conversations end with a goodbye, remembering is skipped. Holds across restarts.'
           : 'Resume LLM use of a world (body {worldId}) or of the whole deployment (empty body). A world paused on its own stays paused when the deployment resumes.',
         security,
-        body: Type.Union([Scope, Type.Null(), Type.Undefined()]),
+        body: Type.Union([Scope, Type.Null()]),
         response: { 200: PauseResult, ...errors }
       }
     }, async (request) => {
