@@ -10,7 +10,8 @@ import { LlmError } from '../../src/llm/errors.ts'
 import type { WorldMap, WorldState } from '../../src/game/index.ts'
 import { chatReply, embeddingReply, startFakeProvider, vectorOf, type FakeProvider } from '../helpers/fakeProvider.ts'
 import { buildApp } from '../helpers/app.ts'
-import { storeTargets, type Teardownable } from '../helpers/stores.ts'
+import { storeTargets, tempDir, type Teardownable } from '../helpers/stores.ts'
+import { startServer } from '../helpers/server.ts'
 
 const DIM = 8
 const PROMPT = 100
@@ -212,4 +213,41 @@ test('a pause stops the calls in flight at once', async (t) => {
   t.equal((await inFlight).code, 'TOWNHALL_ERR_LLM_PAUSED')
   t.ok(Date.now() - started < 1000, 'stopped within a second')
   t.equal(app.llmPool.inFlight, 0)
+})
+
+test('the real server: agents stop calling the LLM at the world\'s budget and the world shows budgetExceeded', { timeout: 180_000 }, async (t) => {
+  const fake = await fakeProvider(t)
+  const dir = await tempDir(t)
+  const BUDGET = 1500
+  const server = await startServer(t, {
+    STORE: 'embedded',
+    DATA_DIR: dir,
+    LOG_LEVEL: 'info',
+    LLM_API_URL: fake.url,
+    LLM_MODEL: 'fake-chat',
+    LLM_EMBEDDING_MODEL: 'fake-embed',
+    EMBEDDING_DIMENSION: String(DIM),
+    LLM_MAX_RETRIES: '0',
+    LLM_BUDGET_TOKENS_PER_HOUR: String(BUDGET)
+  })
+  const status = async (): Promise<{ worldId: string, budgetExceeded: boolean } | null> =>
+    await (await fetch(`${server.url}/api/worlds/default`)).json() as { worldId: string, budgetExceeded: boolean } | null
+  const deadline = Date.now() + 150_000
+  let current = await status()
+  while (current?.budgetExceeded !== true && Date.now() < deadline) {
+    if (current !== null) await fetch(`${server.url}/api/worlds/${current.worldId}/heartbeat`, { method: 'POST' })
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    current = await status()
+  }
+  t.equal(current?.budgetExceeded, true, 'the world status says budgetExceeded')
+  const atBudget = agentChats(fake)
+  // Each chat is charged 120 tokens: the budget allows 13 (1560 >= 1500 stops the 14th), plus those already in flight (at most 4).
+  t.ok(atBudget >= Math.ceil(BUDGET / PER_CALL), `${atBudget} chats were served before the budget was spent`)
+  t.ok(atBudget <= Math.ceil(BUDGET / PER_CALL) + 4, `${atBudget} chats: at most the in-flight ones past the budget`)
+  const requests = fake.requests.length
+  await new Promise((resolve) => setTimeout(resolve, 6000))
+  await fetch(`${server.url}/api/worlds/${current!.worldId}/heartbeat`, { method: 'POST' })
+  t.equal(fake.requests.filter((r, i) => i >= requests && !JSON.stringify(r.body).includes(CHECK_TEXT) && !JSON.stringify(r.body).includes('townhall provider check')).length, 0,
+    'no LLM call for 6 s after the budget was spent')
+  t.match(await status(), { budgetExceeded: true })
 })
