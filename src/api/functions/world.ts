@@ -13,14 +13,14 @@ import { clientEngine, clientWorld, clientWorldStatus } from '../aiTownView.ts'
 import { Anything, Id, InputId, WorldId, WorldStatus } from './schemas.ts'
 import { pausedState } from '../../llm/controls.ts'
 
-/** A world's status as clients read it, with whether its agents may use the LLM (docs/LLM.md). */
-const WorldStatusWithLlm = Type.Object({
+/** A world's status as clients read it, with whether its agents may use the LLM (docs/LLM.md); for every world status function. */
+export const WorldStatusWithLlm = Type.Object({
   ...WorldStatus.properties,
   budgetExceeded: Type.Boolean({ description: 'the world has spent its LLM budget for this hour or day: agents wander and do activities, without conversations' }),
   llmPaused: Type.Boolean({ description: 'an operator paused LLM use of this world or of the whole deployment' })
 })
 
-async function withLlmStatus (ctx: FunctionContext, status: WorldStatusDoc): Promise<Static<typeof WorldStatusWithLlm>> {
+export async function withLlmStatus (ctx: FunctionContext, status: WorldStatusDoc): Promise<Static<typeof WorldStatusWithLlm>> {
   const paused = await pausedState(ctx.store, status.worldId)
   return { ...clientWorldStatus(status), budgetExceeded: (status as { budgetExceeded?: boolean }).budgetExceeded === true, llmPaused: paused.deployment || paused.world }
 }
