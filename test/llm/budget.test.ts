@@ -2,7 +2,10 @@
 // the world stops calling at its budget and shows budgetExceeded; conversations end with a goodbye and
 // remembering is skipped; an operator pauses and resumes a world or the deployment through the admin API.
 import { test } from 'tap'
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import app from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
 import { createWorldRecords, summarizeWorld } from '../../src/engine/worlds.ts'
 import { runOperation, type OperationContext } from '../../src/engine/operations.ts'
 import { HELD_GOODBYES, llmBrain } from '../../src/agents/brain.ts'
@@ -48,6 +51,15 @@ async function failure (promise: Promise<unknown>): Promise<LlmError> {
 }
 
 const admin = { authorization: `Bearer ${ADMIN}` }
+
+/** An app on a given store configuration, so two of them are two instances on one deployment. */
+async function appWith (t: Teardownable, env: Record<string, string>): Promise<FastifyInstance> {
+  const fastify = Fastify({ logger: { level: 'silent' } })
+  await fastify.register(fp(app), { config: loadConfig(env) })
+  await fastify.ready()
+  t.teardown(async () => { await fastify.close() })
+  return fastify
+}
 
 for (const target of storeTargets()) {
   test(`${target.name}: a world stops calling the LLM at its budget, shows budgetExceeded, and a raised budget lets it go on`, async (t) => {
@@ -250,4 +262,40 @@ test('the real server: agents stop calling the LLM at the world\'s budget and th
   t.equal(fake.requests.filter((r, i) => i >= requests && !JSON.stringify(r.body).includes(CHECK_TEXT) && !JSON.stringify(r.body).includes('townhall provider check')).length, 0,
     'no LLM call for 6 s after the budget was spent')
   t.match(await status(), { budgetExceeded: true })
+})
+
+const mongo = storeTargets().find((target) => target.name === 'mongodb')
+test('a pause taken on one instance applies on another at once, through the change feed', { skip: mongo === undefined ? 'needs MONGODB_URL' : false }, async (t) => {
+  const fake = await fakeProvider(t)
+  const { store, config } = await mongo!.fresh(t)
+  const world = await createWorldRecords(store, { now: Date.now(), agents: 0, seed: 7 })
+  // A minute-long cache: only the change feed can bring the pause over in time.
+  const env = {
+    ...config,
+    LOG_LEVEL: 'silent',
+    ENGINE_ENABLED: 'false',
+    ENGINE_DEFAULT_WORLD: 'false',
+    LLM_API_URL: fake.url,
+    LLM_MODEL: 'fake-chat',
+    LLM_EMBEDDING_MODEL: 'fake-embed',
+    EMBEDDING_DIMENSION: String(DIM),
+    ADMIN_API_KEY: ADMIN,
+    LLM_CONTROL_CACHE_MS: '60000'
+  }
+  const a = await appWith(t, env)
+  const b = await appWith(t, env)
+  t.equal(await say(b, world.worldId), 'A line of dialogue.', 'instance b calls (and caches that the world is not paused)')
+  await a.inject({ method: 'POST', url: '/api/admin/llm/pause', headers: admin, payload: { worldId: world.worldId } })
+  const started = Date.now()
+  let code: string | undefined
+  while (code === undefined && Date.now() - started < 5000) {
+    try {
+      await say(b, world.worldId)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    } catch (err) {
+      code = (err as LlmError).code
+    }
+  }
+  t.equal(code, 'TOWNHALL_ERR_LLM_PAUSED', `instance b refuses the world's calls ${Date.now() - started} ms after the pause on a`)
+  t.ok(Date.now() - started < 5000, 'well before its cache would have expired')
 })
