@@ -29,7 +29,8 @@ const indexes = {
   memories: [[{ playerId: 1, _creationTime: 1 }], [{ embeddingId: 1 }]],
   memoryEmbeddings: [[{ playerId: 1 }]],
   embeddingsCache: [[{ model: 1, textHash: 1 }, true]],
-  llmUsage: [[{ worldId: 1, hour: 1 }]]
+  llmUsage: [[{ worldId: 1, hour: 1 }]],
+  llmControls: [[{ worldId: 1 }]]
 }
 
 const existing = new Set(town.getCollectionNames())

@@ -20,6 +20,8 @@ async function llmUsagePlugin (fastify: FastifyInstance): Promise<void> {
     flushDelayMs: 1000
   })
   fastify.llmCalls.on((record) => { ledger.record(record) })
+  // Budgets count this instance's calls that are not stored yet.
+  fastify.llmControls.countLocal(ledger)
   fastify.decorate('llmLedger', ledger)
   // Runs before the store closes (onClose hooks run in reverse order of registration).
   fastify.addHook('onClose', async () => {

@@ -1,10 +1,14 @@
-// The LLM client: the configured provider, or the offline provider when none is configured.
+// The LLM client: the configured provider, or the offline provider when none is configured, behind the
+// instance's pool (LLM_MAX_CONCURRENCY) and the worlds' pauses and budgets (docs/LLM.md).
 // A misconfigured provider is reported in one line at start and re-checked; agents wait meanwhile.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { checkProvider, createLlmClient } from '../../src/llm/client.ts'
 import { createOfflineClient } from '../../src/llm/offline.ts'
-import type { LlmCallRecord, LlmClient } from '../../src/llm/types.ts'
+import type { LlmCallRecord, LlmClient, LlmPriority } from '../../src/llm/types.ts'
+import { defaultConcurrency, LlmPool } from '../../src/llm/pool.ts'
+import { LlmControls } from '../../src/llm/controls.ts'
+import { createGovernedClient } from '../../src/llm/governed.ts'
 
 export interface LlmHealth {
   mode: 'online' | 'offline'
@@ -18,7 +22,14 @@ export interface LlmHealth {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The client agents use: pooled, and held while the world is paused or over its budget. */
     llm: LlmClient
+    /** The instance's LLM pool: concurrency bound and fair queue. */
+    llmPool: LlmPool
+    /** Pauses and budgets of LLM use, per world and for the deployment. */
+    llmControls: LlmControls
+    /** Each queued call as it leaves the queue, with its wait, for metrics. */
+    llmWaits: { on: (listener: (waitMs: number, priority: LlmPriority) => void) => void }
     llmHealth: () => LlmHealth
     /** Every LLM call, for metrics and cost reporting. */
     llmCalls: { on: (listener: (record: LlmCallRecord) => void) => void }
@@ -67,6 +78,30 @@ async function llmPlugin (fastify: FastifyInstance): Promise<void> {
     : createLlmClient({ ...resolved, signal: abort.signal, onCall })
   for (const note of resolved.notes) log.info({ llm: client.mode }, note)
 
+  const config = fastify.config
+  const waitListeners: Array<(waitMs: number, priority: LlmPriority) => void> = []
+  const pool = new LlmPool({
+    maxConcurrency: config.LLM_MAX_CONCURRENCY ?? defaultConcurrency(resolved.chat),
+    maxWaitMs: config.LLM_QUEUE_TIMEOUT_MS,
+    onWait: (waitMs, priority) => { for (const l of waitListeners) l(waitMs, priority) }
+  })
+  const controls = new LlmControls({
+    store: fastify.store,
+    defaults: {
+      tokensPerHour: config.LLM_BUDGET_TOKENS_PER_HOUR,
+      tokensPerDay: config.LLM_BUDGET_TOKENS_PER_DAY,
+      usdPerHour: config.LLM_BUDGET_USD_PER_HOUR,
+      usdPerDay: config.LLM_BUDGET_USD_PER_DAY
+    },
+    prices: config.llmPrices,
+    now: Date.now,
+    cacheMs: config.LLM_CONTROL_CACHE_MS,
+    log
+  })
+  // Another instance's (or the CLI's) pause applies here as soon as the change feed brings it.
+  const unsubscribe = fastify.changeFeed.subscribe(['llmControls'], () => { controls.invalidate() })
+  log.info({ maxConcurrency: pool.limit }, 'LLM pool ready')
+
   const health: LlmHealth = {
     mode: client.mode,
     provider: client.info.chat.provider,
@@ -87,7 +122,10 @@ async function llmPlugin (fastify: FastifyInstance): Promise<void> {
     if (result.ok) delete health.problem
     else health.problem = result.line
   }
-  fastify.decorate('llm', client)
+  fastify.decorate('llm', createGovernedClient({ client, pool, controls }))
+  fastify.decorate('llmPool', pool)
+  fastify.decorate('llmControls', controls)
+  fastify.decorate('llmWaits', { on: (listener: (waitMs: number, priority: LlmPriority) => void) => { waitListeners.push(listener) } })
   fastify.decorate('llmHealth', () => ({ ...health }))
   fastify.decorate('llmUsage', () => [...usage.values()].map((u) => ({ ...u })))
   fastify.decorate('llmCalls', { on: (listener: (record: LlmCallRecord) => void) => { listeners.push(listener) } })
@@ -99,10 +137,11 @@ async function llmPlugin (fastify: FastifyInstance): Promise<void> {
       timer.unref()
     })
   }
+  fastify.addHook('preClose', async () => { unsubscribe() })
   fastify.addHook('onClose', async () => {
     if (timer !== null) clearInterval(timer)
     abort.abort()
   })
 }
 
-export default fp(llmPlugin, { name: 'llm', fastify: '5.x' })
+export default fp(llmPlugin, { name: 'llm', dependencies: ['store', 'change-feed'], fastify: '5.x' })

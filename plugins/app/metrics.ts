@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { callCost } from '../../src/llm/cost.ts'
 import type { CollectionName } from '../../src/store/collections.ts'
+import { PRIORITIES, type PoolStats } from '../../src/llm/pool.ts'
 
 /** Inserts older than this when delivered are imports or backdated documents, not change-feed lag. */
 const FEED_LAG_CEILING_MS = 5 * 60_000
@@ -18,6 +19,7 @@ interface GaugeSources {
   /** The engine clock of each world's last committed step; worlds this instance no longer runs are dropped. */
   engineClocks: Map<string, number>
   runsWorld: (worldId: string) => boolean
+  llmPool: () => PoolStats
 }
 
 function createMetrics (registry: Registry, sources: GaugeSources) {
@@ -112,6 +114,41 @@ function createMetrics (registry: Registry, sources: GaugeSources) {
       labelNames: ['provider', 'model'] as const,
       registers
     }),
+    llmQueueDepth: new Gauge({
+      name: 'townhall_llm_queue_depth',
+      help: 'LLM calls waiting for a free slot in this instance\'s pool, by priority (conversation, background).',
+      labelNames: ['priority'] as const,
+      registers,
+      collect () {
+        const stats = sources.llmPool()
+        for (const priority of PRIORITIES) this.set({ priority }, stats.queued[priority])
+      }
+    }),
+    llmQueueWorlds: new Gauge({
+      name: 'townhall_llm_queue_worlds',
+      help: 'Worlds with at least one LLM call waiting in this instance\'s pool.',
+      registers,
+      collect () { this.set(sources.llmPool().queuedWorlds) }
+    }),
+    llmInFlight: new Gauge({
+      name: 'townhall_llm_in_flight',
+      help: 'LLM calls running now in this instance\'s pool (at most townhall_llm_max_concurrency).',
+      registers,
+      collect () { this.set(sources.llmPool().inFlight) }
+    }),
+    llmMaxConcurrency: new Gauge({
+      name: 'townhall_llm_max_concurrency',
+      help: 'The pool\'s bound on LLM calls in flight (LLM_MAX_CONCURRENCY or its default).',
+      registers,
+      collect () { this.set(sources.llmPool().limit) }
+    }),
+    llmQueueWait: new Histogram({
+      name: 'townhall_llm_queue_wait_seconds',
+      help: 'How long LLM calls waited in the pool\'s queue before they ran (or were dropped or cancelled), by priority. Calls that found a free slot do not wait and are not counted.',
+      labelNames: ['priority'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers
+    }),
     vectorSearchDuration: new Histogram({
       name: 'townhall_vector_search_duration_seconds',
       help: 'Memory vector search latency by index kind (hnsw, exact, atlas) and outcome.',
@@ -156,7 +193,8 @@ async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
     subscriptions: () => fastify.realtime.stats.subscriptions,
     feedLive: () => fastify.changeFeed.live,
     engineClocks,
-    runsWorld: (worldId) => fastify.engine.runner(worldId) !== undefined
+    runsWorld: (worldId) => fastify.engine.runner(worldId) !== undefined,
+    llmPool: () => fastify.llmPool.stats()
   })
   let defaults = false
   fastify.decorate('metrics', {
@@ -193,6 +231,8 @@ async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
     if (!record.ok) metrics.llmErrors.inc({ provider, model, kind, code: record.errorCode ?? 'unknown' })
     metrics.llmCost.inc({ provider, model }, callCost(prices, record))
   })
+
+  fastify.llmWaits.on((waitMs, priority) => { metrics.llmQueueWait.observe({ priority }, waitMs / 1000) })
 
   fastify.vectorSearches.on((report) => {
     metrics.vectorSearchDuration.observe({ index: report.kind, outcome: report.ok ? 'ok' : 'error' }, report.ms / 1000)

@@ -35,8 +35,8 @@ export interface MemoryLog {
   warn: (obj: object, msg: string) => void
 }
 
-/** Per call: cancellation, and the world and agent the LLM calls are made for (usage and cost). */
-export type MemoryCall = Pick<CallOptions, 'signal' | 'attribution'>
+/** Per call: cancellation, the world and agent the LLM calls are made for (usage and cost), and their priority. */
+export type MemoryCall = Pick<CallOptions, 'signal' | 'attribution' | 'priority'>
 
 export interface MemoryServiceOptions {
   store: Store
@@ -98,7 +98,8 @@ export class MemoryService {
   async rememberConversation (args: { worldId: string, playerId: string, conversationId: string, agentId?: string, signal?: AbortSignal }): Promise<MemoryDoc | null> {
     const { store } = this.#o
     const { worldId, playerId, conversationId, signal } = args
-    const call: MemoryCall = { signal, attribution: { worldId, playerId, ...(args.agentId !== undefined ? { agentId: args.agentId } : {}) } }
+    // Remembering (and the reflection it may lead to) waits behind conversation replies in the LLM pool.
+    const call: MemoryCall = { signal, priority: 'background', attribution: { worldId, playerId, ...(args.agentId !== undefined ? { agentId: args.agentId } : {}) } }
     const messages = await store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } })
     if (messages.length === 0) return null
     const names = await playerNames(store, worldId)

@@ -15,6 +15,10 @@ Commands:
   world kick                     restart the world's engine with a fresh runner
   world debug-players <N>        add N debug players that wander the town
 ${worldsUsage}
+  llm pause|resume [--world <id>]  pause or resume all LLM use of a world, or of the deployment
+  llm status [--world <id>] [--json]  paused or not, the budget in force and what was spent
+  llm budget [--world <id>] <limit>=<value>...  set a world's budget: tokens-per-hour,
+        tokens-per-day, usd-per-hour, usd-per-day = a number, none, or default
   wipe --yes                     delete all data except the embeddings cache
   import-convex <export>         import an AI Town Convex export (.zip or directory)
         [--dry-run] [--allow-skips] [--json]
@@ -47,6 +51,7 @@ export function formatSummary (s: WorldSummary, now: number): string {
     `players     ${s.players} (${s.agents} agents, ${s.humans} humans), ${s.moving} walking`,
     `inputs      ${s.engine.processedInputNumber} processed, ${s.pendingInputs} pending`,
     `messages    ${s.messages}`,
+    `llm         ${s.llmPaused ? 'paused' : s.budgetExceeded ? 'budgetExceeded: agents wander without conversations' : 'allowed'}`,
     `conversations ${s.conversations.length}`
   ]
   for (const c of s.conversations) {

@@ -5,6 +5,7 @@ import { openStore } from '../store/index.ts'
 import { runCommand, usage, UsageError } from './commands.ts'
 import { runTransferCommand, transferCommands } from './transfer.ts'
 import { runWorldCommand, worldCommands, WorldCommandError } from './worlds.ts'
+import { runLlmCommand } from './llm.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`townhall: ${message}\n`)
@@ -49,6 +50,8 @@ if (positionals[0] === 'start') {
     } else if (positionals[0] === 'world' && worldCommands.has(positionals[1] ?? '')) {
       const out = await runWorldCommand(store, { sub: positionals[1]!, world: values.world, yes: values.yes === true, json: values.json === true, map: values.map, cast: values.cast, name: values.name, agents: values.agents, seed: values.seed }, Date.now)
       process.stdout.write(`${out}\n`)
+    } else if (positionals[0] === 'llm') {
+      process.stdout.write(`${await runLlmCommand(store, config, { positionals, world: values.world, json: values.json === true }, Date.now)}\n`)
     } else {
       const out = await runCommand(store, { positionals, world: values.world, yes: values.yes === true, json: values.json === true }, Date.now)
       process.stdout.write(`${out}\n`)

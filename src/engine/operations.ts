@@ -5,6 +5,8 @@ import { DuplicateKeyError } from '../store/errors.ts'
 import type { Store } from '../store/types.ts'
 import { submitInput } from './inputs.ts'
 import type { MessageDoc } from './types.ts'
+import { isLlmHeld } from '../llm/errors.ts'
+import { heldGoodbye } from '../agents/brain.ts'
 
 /** What the agents issue implements with an LLM and memories; the engine only needs these two calls. */
 export interface AgentBrain {
@@ -63,7 +65,16 @@ export async function runOperation (ctx: OperationContext, op: AgentOperation): 
       }
       case 'generateMessage': {
         const { args } = op
-        const text = await ctx.brain.generateMessage({ worldId: ctx.worldId, ...args, signal: ctx.signal })
+        let text: string
+        let leave = args.type === 'leave'
+        try {
+          text = await ctx.brain.generateMessage({ worldId: ctx.worldId, ...args, signal: ctx.signal })
+        } catch (err) {
+          // LLM paused or the world's budget spent: the conversation ends politely with a canned goodbye.
+          if (!isLlmHeld(err)) throw err
+          text = heldGoodbye(args.messageUuid)
+          leave = true
+        }
         try {
           await ctx.store.collection<MessageDoc>('messages').insertOne({
             worldId: ctx.worldId, conversationId: args.conversationId, messageUuid: args.messageUuid, author: args.playerId, text
@@ -73,7 +84,7 @@ export async function runOperation (ctx: OperationContext, op: AgentOperation): 
           if (!(err instanceof DuplicateKeyError)) throw err
         }
         await submitInput(ctx.store, ctx.engineId, 'agentFinishSendingMessage', {
-          agentId: op.agentId, conversationId: args.conversationId, timestamp: ctx.now(), operationId: op.operationId, leaveConversation: args.type === 'leave'
+          agentId: op.agentId, conversationId: args.conversationId, timestamp: ctx.now(), operationId: op.operationId, leaveConversation: leave
         }, { now: ctx.now })
         break
       }

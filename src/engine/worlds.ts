@@ -15,6 +15,7 @@ import { loadWorld, storedState } from './worldDoc.ts'
 import { parseCast } from '../worlds/cast.ts'
 import { parseMap } from '../worlds/map.ts'
 import { fail, integer, text } from '../worlds/validate.ts'
+import { pausedState } from '../llm/controls.ts'
 
 export const HEARTBEAT_REFRESH_MS = 30_000
 export const IDLE_WORLD_MS = 5 * 60_000
@@ -213,6 +214,10 @@ export interface WorldSummary {
   conversations: Array<{ id: string, participants: Array<{ name: string, status: string }>, numMessages: number }>
   pendingInputs: number
   messages: number
+  /** The world has spent its LLM budget (hour or day); agents wander without conversations. */
+  budgetExceeded: boolean
+  /** LLM use is paused for this world or for the whole deployment. */
+  llmPaused: boolean
 }
 
 export async function summarizeWorld (store: Store, worldId?: string): Promise<WorldSummary> {
@@ -239,7 +244,9 @@ export async function summarizeWorld (store: Store, worldId?: string): Promise<W
       numMessages: c.numMessages
     })),
     pendingInputs: await store.collection('inputs').count({ engineId: status.engineId, number: { $gt: world.step.processedInputNumber } }),
-    messages: await store.collection('messages').count({ worldId: status.worldId })
+    messages: await store.collection('messages').count({ worldId: status.worldId }),
+    budgetExceeded: (status as { budgetExceeded?: boolean }).budgetExceeded === true,
+    llmPaused: await pausedState(store, status.worldId).then((p) => p.deployment || p.world)
   }
 }
 

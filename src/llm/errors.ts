@@ -8,6 +8,9 @@ export type LlmErrorCode =
   | 'TOWNHALL_ERR_LLM_BAD_RESPONSE'
   | 'TOWNHALL_ERR_LLM_DIMENSION'
   | 'TOWNHALL_ERR_LLM_UNSUPPORTED'
+  | 'TOWNHALL_ERR_LLM_PAUSED'
+  | 'TOWNHALL_ERR_LLM_BUDGET_EXCEEDED'
+  | 'TOWNHALL_ERR_LLM_QUEUE_TIMEOUT'
 
 export interface LlmErrorDetails {
   provider?: string
@@ -43,4 +46,9 @@ export class LlmError extends Error {
 
 export function isLlmError (err: unknown): err is LlmError {
   return err instanceof LlmError
+}
+
+/** True for a call refused because an operator paused the LLM or the world spent its budget (not a provider fault). */
+export function isLlmHeld (err: unknown): err is LlmError {
+  return err instanceof LlmError && (err.code === 'TOWNHALL_ERR_LLM_PAUSED' || err.code === 'TOWNHALL_ERR_LLM_BUDGET_EXCEEDED')
 }

@@ -73,7 +73,14 @@ export interface CallOptions {
   purpose?: string
   /** The world and agent the call is made for, carried into the call record. */
   attribution?: LlmAttribution
+  /**
+   * Its place in the instance's LLM pool: 'conversation' (a reply in an ongoing conversation, and the memory
+   * search for it) goes before 'background' (remembering, reflection and their embeddings). Default 'conversation'.
+   */
+  priority?: LlmPriority
 }
+
+export type LlmPriority = 'conversation' | 'background'
 
 export interface ChatRequest extends CallOptions {
   messages: ChatMessage[]

@@ -40,10 +40,37 @@ export interface UsageLedgerOptions {
   flushDelayMs?: number
 }
 
+/** Tokens and cost per world and hour, as counted by this instance. */
+export interface HourCount { tokens: number, costUsd: number }
+
+/** What this instance recorded and what of it is stored, per hour: budgets add the difference to what they read. */
+export interface LocalUsage {
+  recorded: (worldId: string) => ReadonlyMap<number, HourCount>
+  written: (worldId: string) => ReadonlyMap<number, HourCount>
+}
+
+const KEPT_HOURS = 25
+
+function count (into: Map<string, Map<number, HourCount>>, worldId: string, hour: number, tokens: number, costUsd: number): void {
+  let hours = into.get(worldId)
+  if (hours === undefined) {
+    hours = new Map()
+    into.set(worldId, hours)
+  }
+  const c = hours.get(hour) ?? { tokens: 0, costUsd: 0 }
+  c.tokens += tokens
+  c.costUsd += costUsd
+  hours.set(hour, c)
+  // Only today's hours matter to a budget.
+  for (const h of hours.keys()) if (h < hour - KEPT_HOURS * HOUR_MS) hours.delete(h)
+}
+
 /** Sums attributed calls and writes them in the background; one write per key at a time, bursts coalesced. */
-export class UsageLedger {
+export class UsageLedger implements LocalUsage {
   readonly #o: UsageLedgerOptions
   readonly #pending = new Map<string, { key: Key, totals: Totals }>()
+  readonly #recorded = new Map<string, Map<number, HourCount>>()
+  readonly #written = new Map<string, Map<number, HourCount>>()
   #draining: Promise<void> | null = null
   #wake: (() => void) | null = null
   #closed = false
@@ -74,8 +101,18 @@ export class UsageLedger {
     if (!record.ok) entry.totals.errors++
     entry.totals.promptTokens += record.promptTokens ?? 0
     entry.totals.completionTokens += record.completionTokens ?? 0
-    entry.totals.costUsd += callCost(this.#o.prices, record)
+    const cost = callCost(this.#o.prices, record)
+    entry.totals.costUsd += cost
+    count(this.#recorded, key.worldId, key.hour, (record.promptTokens ?? 0) + (record.completionTokens ?? 0), cost)
     this.#schedule()
+  }
+
+  recorded (worldId: string): ReadonlyMap<number, HourCount> {
+    return this.#recorded.get(worldId) ?? new Map()
+  }
+
+  written (worldId: string): ReadonlyMap<number, HourCount> {
+    return this.#written.get(worldId) ?? new Map()
   }
 
   /** Writes everything recorded so far without waiting out the delay; resolves once it is written. */
@@ -119,6 +156,7 @@ export class UsageLedger {
       for (const [id, { key, totals }] of batch) {
         try {
           await this.#write(id, key, totals)
+          count(this.#written, key.worldId, key.hour, totals.promptTokens + totals.completionTokens, totals.costUsd)
         } catch (err) {
           this.#o.log.warn({ err, worldId: key.worldId, agentId: key.agentId }, 'LLM usage could not be stored; these calls are missing from the totals')
         }

@@ -9,6 +9,7 @@ export type CollectionName =
   | 'worlds' | 'worldStatus' | 'engines' | 'inputs' | 'maps' | 'playerDescriptions' | 'agentDescriptions'
   | 'archivedPlayers' | 'archivedAgents' | 'archivedConversations' | 'participatedTogether' | 'messages'
   | 'memories' | 'memoryEmbeddings' | 'embeddingsCache' | 'llmUsage'
+  | 'llmControls'
 
 export const collections: Record<CollectionName, IndexSpec[]> = {
   worlds: [],
@@ -34,7 +35,9 @@ export const collections: Record<CollectionName, IndexSpec[]> = {
   memoryEmbeddings: [{ keys: { playerId: 1 } }],
   embeddingsCache: [{ keys: { model: 1, textHash: 1 }, unique: true }],
   // Hourly LLM usage per world, agent and model (one document each, updated with $inc).
-  llmUsage: [{ keys: { worldId: 1, hour: 1 } }]
+  llmUsage: [{ keys: { worldId: 1, hour: 1 } }],
+  // LLM pauses (the deployment's, each world's) and per-world budget overrides (src/llm/controls.ts).
+  llmControls: [{ keys: { worldId: 1 } }]
 }
 export const collectionNames = Object.keys(collections) as CollectionName[]
 

@@ -65,8 +65,9 @@ const connection = new Connection(browser.location.href, (status) => {
 // ?world=<id> shows that world; without it, the default world.
 const chosenWorld = requestedWorld(browser.location.href)
 if (chosenWorld === null) {
-  connection.subscribe('world:defaultWorldStatus', {}, (status: { worldId: string, engineId: string, status: string } | null) => {
+  connection.subscribe('world:defaultWorldStatus', {}, (status: { worldId: string, engineId: string, status: string, budgetExceeded?: boolean, llmPaused?: boolean } | null) => {
     state.worldStatus = status?.status ?? 'no default world'
+    renderLlmBadge(status)
     if (status !== null) state.engineId = status.engineId
     if (status !== null && status.worldId !== state.worldId) watchWorld(status.worldId)
     renderStatus()
@@ -169,6 +170,14 @@ function heartbeat (): void {
   connection.mutation('world:heartbeatWorld', { worldId: state.worldId }).catch(() => {})
 }
 setInterval(() => { heartbeat() }, HEARTBEAT_MS)
+
+/** A badge while the world's agents may not use the LLM (paused, or its budget spent). */
+function renderLlmBadge (status: { budgetExceeded?: boolean, llmPaused?: boolean } | null): void {
+  const badge = $('llm-badge')
+  const text = status?.llmPaused === true ? 'LLM paused' : status?.budgetExceeded === true ? 'LLM budget exceeded' : ''
+  badge.textContent = text
+  badge.hidden = text === ''
+}
 
 function renderStatus (): void {
   const line = $('status')

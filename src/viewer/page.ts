@@ -13,6 +13,7 @@ export const viewerPage = `<!doctype html>
   header { display: flex; gap: 1rem; align-items: baseline; padding: 0.5rem 1rem; background: #14171b; }
   header h1 { margin: 0; font-size: 1.1rem; }
   #status { color: #9fb3c8; } #status.offline { color: #f0a35e; }
+  #llm-badge { background: #8a4b12; color: #fff; border-radius: 3px; padding: 0 0.4rem; font-size: 0.8rem; }
   main { display: flex; gap: 1rem; padding: 1rem; align-items: flex-start; }
   #stage { flex: 1 1 auto; min-width: 0; }
   #map { display: block; width: 100%; height: auto; image-rendering: pixelated; cursor: crosshair; border-radius: 4px; background: #2a2f36; }
@@ -35,7 +36,7 @@ export const viewerPage = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>townhall</h1><select id="world-select" aria-label="World"></select><span id="status">connecting…</span></header>
+<header><h1>townhall</h1><select id="world-select" aria-label="World"></select><span id="status">connecting…</span><span id="llm-badge" hidden></span></header>
 <main>
   <div id="stage"><canvas id="map" width="640" height="480" aria-label="Town map"></canvas></div>
   <aside>

@@ -1,5 +1,5 @@
 // world:* — the world, its engine, its map and descriptions, and the human player's own actions.
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { defineFunction, type FunctionContext } from '../registry.ts'
 import { mapForClients } from '../../game/data/mapView.ts'
 import { randomInt } from 'node:crypto'
@@ -12,6 +12,19 @@ import type { EngineDoc, Outbox, WorldDoc, WorldStatusDoc } from '../../engine/t
 import type { StoredWorldDoc } from '../../engine/worldDoc.ts'
 import { clientEngine, clientWorld, clientWorldStatus } from '../aiTownView.ts'
 import { Anything, Id, InputId, WorldId, WorldStatus } from './schemas.ts'
+import { pausedState } from '../../llm/controls.ts'
+
+/** A world's status as clients read it, with whether its agents may use the LLM (docs/LLM.md); for every world status function. */
+export const WorldStatusWithLlm = Type.Object({
+  ...WorldStatus.properties,
+  budgetExceeded: Type.Boolean({ description: 'the world has spent its LLM budget for this hour or day: agents wander and do activities, without conversations' }),
+  llmPaused: Type.Boolean({ description: 'an operator paused LLM use of this world or of the whole deployment' })
+})
+
+export async function withLlmStatus (ctx: FunctionContext, status: WorldStatusDoc): Promise<Static<typeof WorldStatusWithLlm>> {
+  const paused = await pausedState(ctx.store, status.worldId)
+  return { ...clientWorldStatus(status), budgetExceeded: (status as { budgetExceeded?: boolean }).budgetExceeded === true, llmPaused: paused.deployment || paused.world }
+}
 
 export async function requireWorld (ctx: FunctionContext, worldId: string): Promise<WorldDoc> {
   const world = await loadWorld(ctx.store, worldId)
@@ -72,11 +85,11 @@ export const worldFunctions = [
     access: 'public',
     description: 'The default world and its engine, or null before it exists.',
     args: Type.Object({}),
-    returns: Type.Union([WorldStatus, Type.Null()]),
-    tables: ['worldStatus'],
+    returns: Type.Union([WorldStatusWithLlm, Type.Null()]),
+    tables: ['worldStatus', 'llmControls'],
     handler: async (ctx) => {
       try {
-        return clientWorldStatus(await worldStatus(ctx.store))
+        return await withLlmStatus(ctx, await worldStatus(ctx.store))
       } catch (err) {
         if (err instanceof WorldNotFoundError) return null
         throw err
