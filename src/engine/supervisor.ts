@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   checkEveryMs?: number
   createDefaultWorld?: boolean
   defaultAgents?: number
+  /** Most worlds this instance runs at once (ENGINE_MAX_WORLDS). */
+  maxWorlds?: number
   runner?: Partial<Pick<RunnerOptions, 'stepMs' | 'leaseMs' | 'maxInputsPerStep' | 'maxRouteSearchesPerStep'>>
   onStep?: (report: StepReport) => void
 }
@@ -65,7 +67,14 @@ export class EngineSupervisor {
   async #check (): Promise<void> {
     const { store } = this.#o
     const now = this.#o.now()
-    for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running' })) {
+    const running = await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running' })
+    // Balance: live instances are those holding an unexpired lease (plus this one); claim only up to a fair share + 1.
+    const held = await store.collection<EngineDoc>('engines').find({ running: true, 'runner.until': { $gte: now } })
+    const instances = new Set(held.map((e) => e.runner!.instanceId))
+    instances.add(this.instanceId)
+    const fairShare = Math.ceil(running.length / instances.size)
+    const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
+    for (const status of running) {
       if (this.#abort.signal.aborted) return
       await markInactive(store, status, now)
       const engine = await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId })
@@ -76,7 +85,7 @@ export class EngineSupervisor {
         this.#o.log.warn({ worldId: status.worldId }, 'engine is stale; restarting it')
         await kickWorld(store, status.worldId)
       }
-      if (!this.#runners.has(status.worldId) && leaseExpired) this.#startRunner(status.worldId)
+      if (!this.#runners.has(status.worldId) && leaseExpired && this.#runners.size < limit) this.#startRunner(status.worldId)
     }
     if (now - this.#lastVacuum > VACUUM_EVERY_MS) {
       this.#lastVacuum = now
