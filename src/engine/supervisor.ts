@@ -69,7 +69,9 @@ export class EngineSupervisor {
     const now = this.#o.now()
     const running = await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running' })
     // Balance: live instances are those holding an unexpired lease (plus this one); claim only up to a fair share + 1.
-    const held = await store.collection<EngineDoc>('engines').find({ running: true, 'runner.until': { $gte: now } })
+    // One read of the running engines per pass (not one per world).
+    const engines = new Map((await store.collection<EngineDoc>('engines').find({ running: true })).map((e) => [e._id, e]))
+    const held = [...engines.values()].filter((e) => e.runner !== null && e.runner.until >= now)
     const instances = new Set(held.map((e) => e.runner!.instanceId))
     instances.add(this.instanceId)
     const fairShare = Math.ceil(running.length / instances.size)
@@ -77,8 +79,8 @@ export class EngineSupervisor {
     for (const status of running) {
       if (this.#abort.signal.aborted) return
       await markInactive(store, status, now)
-      const engine = await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId })
-      if (engine === null || !engine.running) continue
+      const engine = engines.get(status.engineId)
+      if (engine === undefined) continue
       const leaseExpired = engine.runner === null || engine.runner.until < now
       // A world whose clock is over a minute old and whose runner has let its lease lapse is restarted.
       if (leaseExpired && engine.currentTime < now - STALE_ENGINE_MS && engine.runner !== null) {
