@@ -5,7 +5,7 @@ import type { Store } from '../store/types.ts'
 import { cannedBrain, runOperation, type AgentBrain } from './operations.ts'
 import { WorldRunner, type RunnerOptions, type StepReport } from './runner.ts'
 import type { EngineDoc, WorldStatusDoc } from './types.ts'
-import { ensureDefaultWorld, kickWorld, markInactive, STALE_ENGINE_MS, vacuumInputs } from './worlds.ts'
+import { ensureDefaultWorld, IDLE_WORLD_MS, kickWorld, markInactive, STALE_ENGINE_MS, vacuumInputs } from './worlds.ts'
 
 export interface SupervisorOptions {
   store: Store
@@ -78,7 +78,8 @@ export class EngineSupervisor {
     const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
     for (const status of running) {
       if (this.#abort.signal.aborted) return
-      await markInactive(store, status, now)
+      // Only an idle-looking world costs a write (markInactive re-checks it atomically).
+      if (status.lastViewed < now - IDLE_WORLD_MS) await markInactive(store, status, now)
       const engine = engines.get(status.engineId)
       if (engine === undefined) continue
       const leaseExpired = engine.runner === null || engine.runner.until < now
