@@ -16,7 +16,7 @@ const validators = {
 const indexes = {
   worlds: [],
   worldStatus: [[{ worldId: 1 }, true], [{ isDefault: 1 }], [{ status: 1 }]],
-  engines: [],
+  engines: [[{ running: 1 }]],
   inputs: [[{ engineId: 1, number: 1 }, true], [{ received: 1 }]],
   maps: [[{ worldId: 1 }, true]],
   playerDescriptions: [[{ worldId: 1, playerId: 1 }, true]],

@@ -35,6 +35,8 @@ export const configProperties = {
     'Create the default world (our map and cast) on first start.'),
   ENGINE_MAX_INPUTS_PER_STEP: variable(Type.Integer({ default: 256, minimum: 1, maximum: 100000 }), 'an integer from 1 to 100000',
     'Inputs applied per 1 s step. AI Town used 32 (a Convex transaction limit); a busy town needs more to drain its queue every step.'),
+  ENGINE_MAX_WORLDS: variable(Type.Integer({ default: 1000, minimum: 0, maximum: 100000 }), 'an integer from 0 to 100000',
+    'Most worlds this instance runs at once; claims also stay within a fair share (+1) of the live instances\' worlds.'),
   VECTOR_INDEX: variable(Type.Union([Type.Literal('auto'), Type.Literal('hnsw'), Type.Literal('atlas'), Type.Literal('exact')], { default: 'auto' }),
     'auto, hnsw, atlas or exact', 'Vector index for memories: auto = atlas on MongoDB Atlas, else hnsw (files under DATA_DIR/vector).'),
   ...llmEnvProperties,

@@ -42,6 +42,7 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
     store: fastify.store,
     log,
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,
+    maxWorlds: config.ENGINE_MAX_WORLDS,
     runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP },
     onStep: (report) => {
       for (const listener of stepListeners) {

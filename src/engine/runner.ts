@@ -164,6 +164,12 @@ export class WorldRunner {
       world = outcome
       this.#world = world
     }
+    // A clean stop gives the lease up at once (fenced by generation), so another instance takes over now.
+    if (exit === 'stopped') {
+      await store.collection<EngineDoc>('engines').updateOne(
+        { _id: world.engineId, generationNumber: this.#generation, 'runner.instanceId': this.#o.instanceId },
+        { $set: { runner: null } }).catch(() => {})
+    }
     log.info({ worldId: this.worldId, generation: this.#generation, exit }, 'runner ended')
     return exit
   }

@@ -5,7 +5,7 @@ import type { Store } from '../store/types.ts'
 import { cannedBrain, runOperation, type AgentBrain } from './operations.ts'
 import { WorldRunner, type RunnerOptions, type StepReport } from './runner.ts'
 import type { EngineDoc, WorldStatusDoc } from './types.ts'
-import { ensureDefaultWorld, kickWorld, markInactive, STALE_ENGINE_MS, vacuumInputs } from './worlds.ts'
+import { ensureDefaultWorld, IDLE_WORLD_MS, kickWorld, markInactive, STALE_ENGINE_MS, vacuumInputs } from './worlds.ts'
 
 export interface SupervisorOptions {
   store: Store
@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   checkEveryMs?: number
   createDefaultWorld?: boolean
   defaultAgents?: number
+  /** Most worlds this instance runs at once (ENGINE_MAX_WORLDS). */
+  maxWorlds?: number
   runner?: Partial<Pick<RunnerOptions, 'stepMs' | 'leaseMs' | 'maxInputsPerStep' | 'maxRouteSearchesPerStep'>>
   onStep?: (report: StepReport) => void
 }
@@ -65,18 +67,28 @@ export class EngineSupervisor {
   async #check (): Promise<void> {
     const { store } = this.#o
     const now = this.#o.now()
-    for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running' })) {
+    const running = await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running' })
+    // Balance: live instances are those holding an unexpired lease (plus this one); claim only up to a fair share + 1.
+    // One read of the running engines per pass (not one per world).
+    const engines = new Map((await store.collection<EngineDoc>('engines').find({ running: true })).map((e) => [e._id, e]))
+    const held = [...engines.values()].filter((e) => e.runner !== null && e.runner.until >= now)
+    const instances = new Set(held.map((e) => e.runner!.instanceId))
+    instances.add(this.instanceId)
+    const fairShare = Math.ceil(running.length / instances.size)
+    const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
+    for (const status of running) {
       if (this.#abort.signal.aborted) return
-      await markInactive(store, status, now)
-      const engine = await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId })
-      if (engine === null || !engine.running) continue
+      // Only an idle-looking world costs a write (markInactive re-checks it atomically).
+      if (status.lastViewed < now - IDLE_WORLD_MS) await markInactive(store, status, now)
+      const engine = engines.get(status.engineId)
+      if (engine === undefined) continue
       const leaseExpired = engine.runner === null || engine.runner.until < now
       // A world whose clock is over a minute old and whose runner has let its lease lapse is restarted.
       if (leaseExpired && engine.currentTime < now - STALE_ENGINE_MS && engine.runner !== null) {
         this.#o.log.warn({ worldId: status.worldId }, 'engine is stale; restarting it')
         await kickWorld(store, status.worldId)
       }
-      if (!this.#runners.has(status.worldId) && leaseExpired) this.#startRunner(status.worldId)
+      if (!this.#runners.has(status.worldId) && leaseExpired && this.#runners.size < limit) this.#startRunner(status.worldId)
     }
     if (now - this.#lastVacuum > VACUUM_EVERY_MS) {
       this.#lastVacuum = now

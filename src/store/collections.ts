@@ -14,7 +14,7 @@ export type CollectionName =
 export const collections: Record<CollectionName, IndexSpec[]> = {
   worlds: [],
   worldStatus: [{ keys: { worldId: 1 }, unique: true }, { keys: { isDefault: 1 } }, { keys: { status: 1 } }],
-  engines: [],
+  engines: [{ keys: { running: 1 } }],
   inputs: [{ keys: { engineId: 1, number: 1 }, unique: true }, { keys: { received: 1 } }],
   maps: [{ keys: { worldId: 1 }, unique: true }],
   playerDescriptions: [{ keys: { worldId: 1, playerId: 1 }, unique: true }],
