@@ -397,6 +397,8 @@ export async function deleteWorld (store: Store, worldId: string, options: Delet
   // A runner fenced off mid-step may have applied its last step's outbox after the first pass; with the world
   // document gone no step commits any more, so a second pass leaves nothing behind.
   await owned()
+  // The world's LLM pause and budget overrides (src/llm/controls.ts) go with it.
+  await stage('llmControls', await store.collection('llmControls').deleteMany({ _id: `world:${worldId}` }))
   await stage('worldStatus', await store.collection('worldStatus').deleteMany({ _id: status._id }))
   return { worldId, removed, sharedPlayers: [...shared] }
 }

@@ -12,7 +12,7 @@ const engines: FastifyPluginAsyncTypebox = async (fastify) => {
       security: requiredBearer,
       params: Type.Object({ engineId: PathId() }),
       body: argsBody(fastify, 'world:sendWorldInput', ['engineId']),
-      response: { 200: Type.Unknown(), ...errorResponses({ body: true, credentials: true }) }
+      response: { 200: Type.Unknown(), ...errorResponses({ body: true, credentials: true, extra: [409] }) }
     }
   }, async (request, reply) => await callFunction(fastify, request, reply, 'world:sendWorldInput', 'mutation', { engineId: request.params.engineId, ...(request.body as Record<string, unknown>) }))
 }

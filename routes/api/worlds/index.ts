@@ -7,7 +7,7 @@ import { WorldUsage } from '../../../src/api/functions/usage.ts'
 import { PathId, errorResponses, optionalBearer, requiredBearer } from '../../../src/schemas.ts'
 
 const errors = errorResponses({ credentials: true })
-const bodyErrors = errorResponses({ body: true, credentials: true })
+const bodyErrors = errorResponses({ body: true, credentials: true, extra: [409] })
 const WorldParams = Type.Object({ worldId: PathId() })
 const ConversationParams = Type.Object({ worldId: PathId(), conversationId: PathId() })
 const Value = Type.Unknown()

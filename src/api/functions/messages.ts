@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { defineFunction } from '../registry.ts'
 import { ForbiddenError } from '../errors.ts'
 import { submitInput } from '../../engine/inputs.ts'
+import { assertEngineWritable } from '../../engine/worlds.ts'
 import { DuplicateKeyError } from '../../store/errors.ts'
 import type { MessageDoc } from '../../engine/types.ts'
 import { playerNames } from '../../agents/memory.ts'
@@ -53,6 +54,8 @@ export const messageFunctions = [
     returns: InputId,
     handler: async (ctx, args) => {
       const world = await requireWorld(ctx, args.worldId)
+      // An archived (read-only) or deleting world takes no new messages: 409 before anything is written.
+      await assertEngineWritable(ctx.store, world.engineId)
       const playerId = await callerPlayerId(ctx, world)
       if (args.playerId !== playerId) throw new ForbiddenError(`you are ${playerId}: you cannot write as ${args.playerId}`)
       const conversation = world.conversations.find((c) => c.id === args.conversationId)

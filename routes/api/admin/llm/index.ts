@@ -3,11 +3,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { errorResponses } from '../../../../src/schemas.ts'
 import { AdminDisabledError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../../../src/api/errors.ts'
 import { BUDGET_KEYS, type Budget } from '../../../../src/llm/controls.ts'
 
-const ErrorRef = Type.Ref('ErrorResponse')
-const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 404: ErrorRef, 429: ErrorRef }
+const errors = errorResponses({ body: true, credentials: true, extra: [409] })
 const WorldId = Type.String({ minLength: 1, maxLength: 200 })
 
 const Limit = Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'a limit, or null for none' })

@@ -2,11 +2,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { errorResponses } from '../../../../src/schemas.ts'
 import { AdminDisabledError, ForbiddenError, UnauthorizedError } from '../../../../src/api/errors.ts'
 import { archiveWorld, createWorldFrom, deleteWorld, listWorlds, worldListItem, worldStatus } from '../../../../src/engine/worlds.ts'
 
 const ErrorRef = Type.Ref('ErrorResponse')
-const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 429: ErrorRef }
+const errors = errorResponses({ body: true, credentials: true, extra: [409] })
 const WorldParams = Type.Object({ worldId: Type.String({ minLength: 1, maxLength: 200 }) })
 
 export const WorldListItemSchema = Type.Object({
