@@ -66,6 +66,15 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     })
   }
 
+  // `DELETE /api/admin/worlds/` matches `/:worldId` with an empty id, but it names the collection: a method the
+  // collection path does not have is 405 there too, not a 400 about the empty id.
+  fastify.addHook('onRequest', async (request, reply) => {
+    const params = request.params as Record<string, string> | undefined
+    if (params === undefined || !Object.values(params).some((v) => v === '')) return
+    const allow = allowedMethods(request.url.split('?')[0]!.replace(/\/+$/, ''))
+    if (allow.length > 0 && !allow.includes(request.method)) return methodNotAllowed(request, reply, allow)
+  })
+
   // Handlers first: a route takes the error handler in force when it is registered.
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     // A method no route has (its body unparsable, say) on a known path: still 405, as the not-found handler says.

@@ -38,3 +38,9 @@ export function errorResponses (opts: ErrorsOptions = {}): Record<string, TSchem
 export const optionalBearer: Array<Record<string, string[]>> = [{}, { bearer: [] }]
 /** OpenAPI security: a bearer token (a player's, or the admin key) is required. */
 export const requiredBearer: Array<Record<string, string[]>> = [{ bearer: [] }]
+
+/**
+ * A route schema's mark for a body that may be left out: @fastify/swagger states every body as required, and
+ * plugins/external/swagger.ts states the body of a route with this mark as optional.
+ */
+export const BODY_OPTIONAL = 'x-body-optional'

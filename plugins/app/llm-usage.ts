@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { UsageLedger } from '../../src/llm/usage.ts'
+import type { WorldStatusDoc } from '../../src/engine/types.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,7 +18,12 @@ async function llmUsagePlugin (fastify: FastifyInstance): Promise<void> {
     now: Date.now,
     log: fastify.log.child({ plugin: 'llm-usage' }),
     // At most one write per world, agent and model a second, however busy the town (and live queries re-run as rarely).
-    flushDelayMs: 1000
+    flushDelayMs: 1000,
+    // A call that ends after its world was deleted (or while it is) is not stored: the delete left nothing behind.
+    keep: async (worldIds) => {
+      const docs = await fastify.store.collection<WorldStatusDoc>('worldStatus').find({ worldId: { $in: worldIds } })
+      return new Set(docs.filter((d) => d.status !== 'deleting').map((d) => d.worldId))
+    }
   })
   fastify.llmCalls.on((record) => { ledger.record(record) })
   // Budgets count this instance's calls that are not stored yet.

@@ -3,9 +3,24 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { BODY_OPTIONAL } from '../../src/schemas.ts'
+
+/** Drops the mark, and states the body of a route that carries it as optional. */
+function optionalBodies ({ openapiObject }: { openapiObject: Record<string, unknown> }): Record<string, unknown> {
+  for (const item of Object.values((openapiObject.paths ?? {}) as Record<string, Record<string, Record<string, unknown>>>)) {
+    for (const operation of Object.values(item)) {
+      if (operation === null || typeof operation !== 'object' || !(BODY_OPTIONAL in operation)) continue
+      delete operation[BODY_OPTIONAL]
+      const body = operation.requestBody as { required?: boolean } | undefined
+      if (body !== undefined) body.required = false
+    }
+  }
+  return openapiObject
+}
 
 async function swaggerPlugin (fastify: FastifyInstance): Promise<void> {
   await fastify.register(swagger, {
+    transformObject: (documents) => ('openapiObject' in documents ? optionalBodies(documents as { openapiObject: Record<string, unknown> }) : documents.swaggerObject) as never,
     openapi: {
       info: {
         title: 'townhall',

@@ -38,6 +38,11 @@ export interface UsageLedgerOptions {
   log: { warn: (obj: object, msg: string) => void }
   /** How long calls are summed before they are written (one write per key per interval). Default 0: next turn. */
   flushDelayMs?: number
+  /**
+   * Of the worlds in a batch, the ones whose usage is still stored (default: all). The service passes the worlds
+   * that exist and are not being deleted, so a call that ends after its world's delete leaves nothing behind.
+   */
+  keep?: (worldIds: string[]) => Promise<Set<string>>
 }
 
 /** Tokens and cost per world and hour, as counted by this instance. */
@@ -153,7 +158,9 @@ export class UsageLedger implements LocalUsage {
     while (this.#pending.size > 0) {
       const batch = [...this.#pending.entries()]
       this.#pending.clear()
+      const kept = await this.#kept(batch.map(([, { key }]) => key.worldId))
       for (const [id, { key, totals }] of batch) {
+        if (kept !== null && !kept.has(key.worldId)) continue
         try {
           await this.#write(id, key, totals)
           count(this.#written, key.worldId, key.hour, totals.promptTokens + totals.completionTokens, totals.costUsd)
@@ -161,6 +168,17 @@ export class UsageLedger implements LocalUsage {
           this.#o.log.warn({ err, worldId: key.worldId, agentId: key.agentId }, 'LLM usage could not be stored; these calls are missing from the totals')
         }
       }
+    }
+  }
+
+  async #kept (worldIds: string[]): Promise<Set<string> | null> {
+    if (this.#o.keep === undefined) return null
+    try {
+      return await this.#o.keep([...new Set(worldIds)])
+    } catch (err) {
+      // Not knowing which worlds are gone is no reason to lose their usage.
+      this.#o.log.warn({ err }, 'could not read which worlds exist; storing the usage of all of them')
+      return null
     }
   }
 

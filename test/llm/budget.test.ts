@@ -177,7 +177,9 @@ test('an operator pauses and resumes LLM use of a world and of the whole deploym
     payload === undefined ? await app.inject({ method: 'POST', url, headers }) : await app.inject({ method: 'POST', url, headers, payload })
 
   t.equal((await post('/api/admin/llm/pause', { worldId: world.worldId }, {})).statusCode, 401, 'no key: 401')
-  t.equal((await post('/api/admin/llm/pause', { worldId: world.worldId }, { authorization: 'Bearer not-the-admin-key-at-all' })).statusCode, 403, 'a player\'s token: 403')
+  t.equal((await post('/api/admin/llm/pause', { worldId: world.worldId }, { authorization: 'Bearer not-the-admin-key-at-all' })).statusCode, 401, 'a token that is no one\'s: 401')
+  const { token } = (await app.inject({ method: 'POST', url: '/api/mutation', payload: { path: 'auth:newPlayerToken', args: {} } })).json().value as { token: string }
+  t.equal((await post('/api/admin/llm/pause', { worldId: world.worldId }, { authorization: `Bearer ${token}` })).statusCode, 403, 'a player\'s token: 403')
   t.equal((await post('/api/admin/llm/pause', { worldId: 'no-such-world' })).statusCode, 404)
   t.equal((await post('/api/admin/llm/pause', { worldId: world.worldId, extra: 1 })).statusCode, 400)
   t.equal((await app.inject({ method: 'PUT', url: `/api/admin/llm/worlds/${world.worldId}/budget`, headers: admin, payload: { tokensPerHour: -1 } })).statusCode, 400)

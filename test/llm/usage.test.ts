@@ -62,3 +62,20 @@ for (const target of storeTargets()) {
     t.match((await usageReport(store, 'w', now())).total, { calls: 120, promptTokens: 120_000 })
   })
 }
+
+test('keep: usage of a world that is gone is dropped; when keep fails, all of it is stored', async (t) => {
+  const [target] = storeTargets()
+  const { store } = await target!.fresh(t)
+  const now = (): number => Date.UTC(2025, 0, 1, 12)
+  const warnings: string[] = []
+  const gone = new UsageLedger({ store, prices, now, log: { warn: (_o, msg) => { warnings.push(msg) } }, keep: async (ids) => new Set(ids.filter((id) => id !== 'deleted')) })
+  gone.record(chat('deleted', 'a'))
+  gone.record(chat('alive', 'a'))
+  await gone.close()
+  t.same((await store.collection<UsageDoc>('llmUsage').find({})).map((d) => d.worldId), ['alive'])
+  const failing = new UsageLedger({ store, prices, now, log: { warn: (_o, msg) => { warnings.push(msg) } }, keep: async () => { throw new Error('store down') } })
+  failing.record(chat('deleted', 'a'))
+  await failing.close()
+  t.same((await store.collection<UsageDoc>('llmUsage').find({})).map((d) => d.worldId).sort(), ['alive', 'deleted'])
+  t.match(warnings, [/could not read which worlds exist/])
+})

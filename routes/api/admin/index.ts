@@ -11,7 +11,7 @@ const errors = errorResponses({ credentials: true })
 const admin: FastifyPluginAsyncTypebox = async (fastify) => {
   for (const verb of ['stop', 'resume', 'kick'] as const) {
     fastify.post(`/worlds/:worldId/${verb}`, {
-      schema: { tags: ['admin'], description: `testing:${verb}`, security: requiredBearer, params: Type.Object({ worldId: PathId() }), response: { 200: Type.Unknown(), ...errorResponses({ body: true, credentials: true }) } }
+      schema: { tags: ['admin'], description: `testing:${verb}`, security: requiredBearer, params: Type.Object({ worldId: PathId() }), response: { 200: Type.Unknown(), ...errorResponses({ body: true, credentials: true, extra: [409] }) } }
     }, async (request, reply) => await callFunction(fastify, request, reply, `testing:${verb}`, 'mutation', request.params))
   }
   fastify.post('/wipe', {

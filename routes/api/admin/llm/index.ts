@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { errorResponses } from '../../../../src/schemas.ts'
+import { BODY_OPTIONAL, errorResponses } from '../../../../src/schemas.ts'
 import { AdminDisabledError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../../../src/api/errors.ts'
 import { BUDGET_KEYS, type Budget } from '../../../../src/llm/controls.ts'
 
@@ -76,6 +76,8 @@ const adminLlm: FastifyPluginAsyncTypebox = async (fastify) => {
           ? 'Pause all LLM use of a world (body {worldId}) or of the whole deployment (empty body): calls in flight stop, conversations end with a goodbye, remembering is skipped. Holds across restarts.'
           : 'Resume LLM use of a world (body {worldId}) or of the whole deployment (empty body). A world paused on its own stays paused when the deployment resumes.',
         security,
+        // No body (or {}) pauses the whole deployment.
+        [BODY_OPTIONAL]: true,
         body: Type.Union([Scope, Type.Null()]),
         response: { 200: PauseResult, ...errors }
       }

@@ -8,6 +8,13 @@ import { archiveWorld, createWorldFrom, deleteWorld, listWorlds, worldListItem, 
 
 const ErrorRef = Type.Ref('ErrorResponse')
 const errors = errorResponses({ body: true, credentials: true, extra: [409] })
+const CastEntry = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64 }),
+  // f1..f8, checked by the cast's own validation, whose message names the entry and the sprites there are.
+  character: Type.String({ minLength: 1, maxLength: 16, description: 'a character sprite: f1..f8' }),
+  identity: Type.String({ minLength: 1, maxLength: 4000 }),
+  plan: Type.String({ minLength: 1, maxLength: 1000 })
+})
 const WorldParams = Type.Object({ worldId: Type.String({ minLength: 1, maxLength: 200 }) })
 
 export const WorldListItemSchema = Type.Object({
@@ -38,8 +45,10 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Create a world from a map (townhall\'s { rows, legend? } or AI Town\'s serialized map), a cast and settings; it starts running on an instance within seconds. A bad map or cast is a 400 naming the field, and nothing is written.',
       body: Type.Object({
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-        map: Type.Optional(Type.Unknown({ description: 'default: townhall\'s town' })),
-        cast: Type.Optional(Type.Unknown({ description: 'an array of { name, character: f1..f8, identity, plan }; default: townhall\'s cast' })),
+        map: Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.String({ minLength: 1 })],
+          { description: 'townhall\'s { rows, legend?, buildings? }, AI Town\'s serialized map, or the text of its data module (gentle.js); default: townhall\'s town' })),
+        cast: Type.Optional(Type.Union([Type.Array(CastEntry, { minItems: 1, maxItems: 64 }), Type.Object({ characters: Type.Array(CastEntry, { minItems: 1, maxItems: 64 }) })],
+          { description: 'an array of { name, character: f1..f8, identity, plan } with distinct names (or { characters: [...] }); default: townhall\'s cast' })),
         agents: Type.Optional(Type.Integer({ minimum: 0, description: 'how many of the cast start as agents (default: all)' })),
         seed: Type.Optional(Type.Union([Type.Integer(), Type.String({ minLength: 1, maxLength: 200 })]))
       }, { additionalProperties: false }),
