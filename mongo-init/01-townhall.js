@@ -15,8 +15,8 @@ const validators = {
 
 const indexes = {
   worlds: [],
-  worldStatus: [[{ worldId: 1 }, true], [{ isDefault: 1 }], [{ status: 1 }]],
-  engines: [[{ running: 1 }]],
+  worldStatus: [[{ worldId: 1 }, true], [{ isDefault: 1 }], [{ status: 1, lastViewed: 1 }], [{ engineId: 1 }]],
+  engines: [[{ running: 1, 'runner.until': 1 }]],
   inputs: [[{ engineId: 1, number: 1 }, true], [{ received: 1 }]],
   maps: [[{ worldId: 1 }, true]],
   playerDescriptions: [[{ worldId: 1, playerId: 1 }, true]],
@@ -30,7 +30,8 @@ const indexes = {
   memoryEmbeddings: [[{ playerId: 1 }]],
   embeddingsCache: [[{ model: 1, textHash: 1 }, true]],
   llmUsage: [[{ worldId: 1, hour: 1 }]],
-  llmControls: [[{ worldId: 1 }]]
+  llmControls: [[{ worldId: 1 }]],
+  instances: [[{ until: 1 }]]
 }
 
 const existing = new Set(town.getCollectionNames())
@@ -40,7 +41,7 @@ for (const [name, specs] of Object.entries(indexes)) {
     town.createCollection(name, options)
   }
   for (const [keys, unique] of specs) {
-    const indexName = Object.entries(keys).map(([k, d]) => `${k}_${d}`).join('_')
+    const indexName = Object.entries(keys).map(([k, d]) => `${k.replace(/\./g, '_')}_${d}`).join('_')
     town.getCollection(name).createIndex(keys, { unique: unique === true, name: indexName })
   }
 }

@@ -43,7 +43,8 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
     log,
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,
     maxWorlds: config.ENGINE_MAX_WORLDS,
-    runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP },
+    checkEveryMs: config.ENGINE_CHECK_MS,
+    runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP, leaseMs: config.ENGINE_LEASE_MS },
     onStep: (report) => {
       for (const listener of stepListeners) {
         // A failing listener must never fail a committed step.

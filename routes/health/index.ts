@@ -4,7 +4,8 @@ import { ErrorRef } from '../../src/schemas.ts'
 
 const Health = Type.Object({
   status: Type.Literal('ok'),
-  uptimeSeconds: Type.Number()
+  uptimeSeconds: Type.Number(),
+  instanceId: Type.String({ description: 'this instance: its engine leases and its heartbeat in `instances` carry this id' })
 })
 
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -14,7 +15,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Liveness: the process is up and serving requests. Does not touch the store.',
       response: { 200: Health, 429: ErrorRef, '5xx': ErrorRef }
     }
-  }, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }))
+  }, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()), instanceId: fastify.engine.instanceId }))
 }
 
 export default health

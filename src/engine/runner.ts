@@ -94,7 +94,7 @@ export class WorldRunner {
 
   constructor (options: RunnerOptions) {
     this.worldId = options.worldId
-    this.#o = { stepMs: 1000, leaseMs: 10_000, maxInputsPerStep: 256, maxRouteSearchesPerStep: 1000, measureWrites: false, ...options }
+    this.#o = { stepMs: 1000, leaseMs: 5000, maxInputsPerStep: 256, maxRouteSearchesPerStep: 1000, measureWrites: false, ...options }
     this.#sleep = options.sleep ?? defaultSleep
   }
 

@@ -1,11 +1,11 @@
 // Per-instance supervision: creates the default world, runs a runner for every running world this instance
 // can take (the engine lease decides), parks idle worlds, restarts stale ones and vacuums old inputs.
 import { randomUUID } from 'node:crypto'
-import type { Store } from '../store/types.ts'
+import type { Doc, Store } from '../store/types.ts'
 import { cannedBrain, runOperation, type AgentBrain } from './operations.ts'
 import { WorldRunner, type RunnerOptions, type StepReport } from './runner.ts'
 import type { EngineDoc, WorldStatusDoc } from './types.ts'
-import { ensureDefaultWorld, IDLE_WORLD_MS, kickWorld, markInactive, STALE_ENGINE_MS, vacuumInputs } from './worlds.ts'
+import { ensureDefaultWorld, IDLE_WORLD_MS, markInactive, STALE_ENGINE_MS, vacuumInputs } from './worlds.ts'
 
 export interface SupervisorOptions {
   store: Store
@@ -13,7 +13,7 @@ export interface SupervisorOptions {
   now?: () => number
   brain?: AgentBrain
   instanceId?: string
-  /** How often running worlds are checked (ms). */
+  /** How often claimable worlds are checked and the heartbeat renewed (ms; ENGINE_CHECK_MS). */
   checkEveryMs?: number
   createDefaultWorld?: boolean
   defaultAgents?: number
@@ -24,6 +24,22 @@ export interface SupervisorOptions {
 }
 
 const VACUUM_EVERY_MS = 3600_000
+/** An instance's heartbeat lasts this many checks: one missed check does not make it look gone. */
+const INSTANCE_TTL_CHECKS = 3
+/** Checks for which an instance leaves a world it handed off to the others. */
+const SHED_HOLD_CHECKS = 10
+
+/** An instance's heartbeat in `instances`: the others count it (and its room) when they work out a fair share. */
+export interface InstanceDoc extends Doc, InstanceBeat {}
+
+interface InstanceBeat {
+  _id: string
+  until: number
+  /** Worlds this instance runs. */
+  worlds: number
+  maxWorlds: number | null
+  startedAt: number
+}
 
 export class EngineSupervisor {
   readonly instanceId: string
@@ -34,11 +50,17 @@ export class EngineSupervisor {
   #timer: NodeJS.Timeout | null = null
   #checking: Promise<void> | null = null
   #lastVacuum = 0
+  readonly #startedAt: number
+  /** Worlds this instance handed off, and until when it leaves them to the others. */
+  readonly #shed = new Map<string, number>()
 
   constructor (options: SupervisorOptions) {
     this.instanceId = options.instanceId ?? randomUUID()
     this.#o = { ...options, now: options.now ?? Date.now, brain: options.brain ?? cannedBrain() }
+    this.#startedAt = this.#o.now()
   }
+
+  get #checkEveryMs (): number { return this.#o.checkEveryMs ?? 1000 }
 
   get brain (): AgentBrain { return this.#o.brain }
 
@@ -48,7 +70,7 @@ export class EngineSupervisor {
       this.#o.log.info({ worldId: status.worldId }, 'default world ready')
     }
     await this.check()
-    this.#timer = setInterval(() => { this.check().catch(() => {}) }, this.#o.checkEveryMs ?? 2000)
+    this.#timer = setInterval(() => { this.check().catch(() => {}) }, this.#checkEveryMs)
     this.#timer.unref()
   }
 
@@ -67,33 +89,87 @@ export class EngineSupervisor {
   async #check (): Promise<void> {
     const { store } = this.#o
     const now = this.#o.now()
-    const running = await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running' })
-    // Balance: live instances are those holding an unexpired lease (plus this one); claim only up to a fair share + 1.
-    // One read of the running engines per pass (not one per world).
-    const engines = new Map((await store.collection<EngineDoc>('engines').find({ running: true })).map((e) => [e._id, e]))
-    const held = [...engines.values()].filter((e) => e.runner !== null && e.runner.until >= now)
-    const instances = new Set(held.map((e) => e.runner!.instanceId))
-    instances.add(this.instanceId)
-    const fairShare = Math.ceil(running.length / instances.size)
+    const engines = store.collection<EngineDoc>('engines')
+    // Heartbeat first, so instances that start together count each other before they claim.
+    await this.#heartbeat(now)
+    // Every query below is indexed and reads only what needs action: the cost of a pass is the live instances,
+    // the idle worlds and the claimable ones, never every world.
+    const live = await store.collection<InstanceDoc>('instances').find({ until: { $gte: now } })
+    if (!live.some((i) => i._id === this.instanceId)) live.push({ ...this.#beat(now), _creationTime: now })
+    const total = await engines.count({ running: true })
+    const fairShare = Math.ceil(total / live.length)
     const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
-    for (const status of running) {
+
+    for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running', lastViewed: { $lt: now - IDLE_WORLD_MS } })) {
       if (this.#abort.signal.aborted) return
-      // Only an idle-looking world costs a write (markInactive re-checks it atomically).
-      if (status.lastViewed < now - IDLE_WORLD_MS) await markInactive(store, status, now)
-      const engine = engines.get(status.engineId)
-      if (engine === undefined) continue
-      const leaseExpired = engine.runner === null || engine.runner.until < now
-      // A world whose clock is over a minute old and whose runner has let its lease lapse is restarted.
-      if (leaseExpired && engine.currentTime < now - STALE_ENGINE_MS && engine.runner !== null) {
-        this.#o.log.warn({ worldId: status.worldId }, 'engine is stale; restarting it')
-        await kickWorld(store, status.worldId)
-      }
-      if (!this.#runners.has(status.worldId) && leaseExpired && this.#runners.size < limit) this.#startRunner(status.worldId)
+      await markInactive(store, status, now)
     }
+    // Claimable: running engines whose lease is free (runner null, so runner.until is too) or has expired.
+    const claimable = [
+      ...await engines.find({ running: true, 'runner.until': null }),
+      ...await engines.find({ running: true, 'runner.until': { $lt: now } })
+    ]
+    for (const engine of claimable) {
+      // A world whose clock is over a minute old and whose runner has let its lease lapse is restarted.
+      if (engine.runner !== null && engine.currentTime < now - STALE_ENGINE_MS) {
+        this.#o.log.warn({ engineId: engine._id }, 'engine is stale; restarting it')
+        await engines.updateOne({ _id: engine._id, generationNumber: engine.generationNumber }, { $inc: { generationNumber: 1 }, $set: { runner: null } })
+      }
+    }
+    for (const [worldId, until] of this.#shed) if (until < now) this.#shed.delete(worldId)
+    if (claimable.length > 0 && this.#runners.size < limit) {
+      const byEngine = new Map(claimable.map((e) => [e._id, e]))
+      const statuses = await store.collection<WorldStatusDoc>('worldStatus').find({ engineId: { $in: [...byEngine.keys()] }, status: 'running' })
+      for (const status of statuses) {
+        if (this.#abort.signal.aborted || this.#runners.size >= limit) break
+        if (this.#runners.has(status.worldId) || this.#shed.has(status.worldId)) continue
+        this.#startRunner(status.worldId)
+      }
+    }
+    this.#rebalance(now, live, fairShare)
     if (now - this.#lastVacuum > VACUUM_EVERY_MS) {
       this.#lastVacuum = now
       const removed = await vacuumInputs(store, now)
       if (removed > 0) this.#o.log.info({ removed }, 'vacuumed old inputs')
+    }
+  }
+
+  #beat (now: number): InstanceBeat {
+    return {
+      _id: this.instanceId,
+      until: now + INSTANCE_TTL_CHECKS * this.#checkEveryMs,
+      worlds: this.#runners.size,
+      maxWorlds: this.#o.maxWorlds ?? null,
+      startedAt: this.#startedAt
+    }
+  }
+
+  async #heartbeat (now: number): Promise<void> {
+    const { _id, ...beat } = this.#beat(now)
+    await this.#o.store.collection<InstanceDoc>('instances').updateOne({ _id }, { $set: beat }, { upsert: true })
+  }
+
+  /**
+   * More than a fair share + 1 while other live instances have room (an instance that started first, or the
+   * survivors of a failure when a new instance joins): hand the excess to them, newest claims first. Their next
+   * check takes the released worlds; this instance leaves them alone for a while so it does not take them back.
+   */
+  #rebalance (now: number, live: InstanceBeat[], fairShare: number): void {
+    if (this.#runners.size <= fairShare + 1) return
+    let room = 0
+    for (const other of live) {
+      if (other._id === this.instanceId) continue
+      room += Math.max(0, Math.min(other.maxWorlds ?? Infinity, fairShare + 1) - other.worlds)
+    }
+    const excess = Math.min(this.#runners.size - fairShare, room)
+    if (excess <= 0) return
+    const handed = [...this.#runners.keys()].slice(-excess)
+    this.#o.log.info({ worlds: handed.length, held: this.#runners.size, fairShare, instances: live.length }, 'handing worlds to other instances')
+    for (const worldId of handed) {
+      this.#shed.set(worldId, now + SHED_HOLD_CHECKS * this.#checkEveryMs)
+      // The runner releases its lease when it stops; #startRunner's cleanup drops it from #runners.
+      this.#runners.get(worldId)?.stop().catch(() => {})
+      this.#runners.delete(worldId)
     }
   }
 
@@ -136,6 +212,10 @@ export class EngineSupervisor {
     this.#abort.abort()
     if (this.#timer !== null) clearInterval(this.#timer)
     await this.#checking
+    // Gone from the others' count before the leases are released, so their next checks share out the whole load.
+    await this.#o.store.collection('instances').deleteOne({ _id: this.instanceId }).catch((err: unknown) => {
+      this.#o.log.warn({ err }, 'could not remove this instance\'s heartbeat; it expires on its own')
+    })
     await Promise.all([...this.#runners.values()].map(async (r) => { await r.stop() }))
     this.#runners.clear()
     // Operations stop at their next await; their results would be stale anyway.

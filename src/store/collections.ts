@@ -9,12 +9,13 @@ export type CollectionName =
   | 'worlds' | 'worldStatus' | 'engines' | 'inputs' | 'maps' | 'playerDescriptions' | 'agentDescriptions'
   | 'archivedPlayers' | 'archivedAgents' | 'archivedConversations' | 'participatedTogether' | 'messages'
   | 'memories' | 'memoryEmbeddings' | 'embeddingsCache' | 'llmUsage'
-  | 'llmControls'
+  | 'llmControls' | 'instances'
 
 export const collections: Record<CollectionName, IndexSpec[]> = {
   worlds: [],
-  worldStatus: [{ keys: { worldId: 1 }, unique: true }, { keys: { isDefault: 1 } }, { keys: { status: 1 } }],
-  engines: [{ keys: { running: 1 } }],
+  worldStatus: [{ keys: { worldId: 1 }, unique: true }, { keys: { isDefault: 1 } }, { keys: { status: 1, lastViewed: 1 } }, { keys: { engineId: 1 } }],
+  // The supervisor's claim query: running engines whose lease is free or expired (src/engine/supervisor.ts).
+  engines: [{ keys: { running: 1, 'runner.until': 1 } }],
   inputs: [{ keys: { engineId: 1, number: 1 }, unique: true }, { keys: { received: 1 } }],
   maps: [{ keys: { worldId: 1 }, unique: true }],
   playerDescriptions: [{ keys: { worldId: 1, playerId: 1 }, unique: true }],
@@ -37,7 +38,9 @@ export const collections: Record<CollectionName, IndexSpec[]> = {
   // Hourly LLM usage per world, agent and model (one document each, updated with $inc).
   llmUsage: [{ keys: { worldId: 1, hour: 1 } }],
   // LLM pauses (the deployment's, each world's) and per-world budget overrides (src/llm/controls.ts).
-  llmControls: [{ keys: { worldId: 1 } }]
+  llmControls: [{ keys: { worldId: 1 } }],
+  // Each engine-running instance's heartbeat, for the fair share of worlds (src/engine/supervisor.ts).
+  instances: [{ keys: { until: 1 } }]
 }
 export const collectionNames = Object.keys(collections) as CollectionName[]
 

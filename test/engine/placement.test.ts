@@ -52,5 +52,49 @@ for (const target of storeTargets()) {
       const handoffMs = Date.now() - started
       t.ok(handoffMs < 2000, `handed off in ${handoffMs} ms (< 2 s, lease was 2 s but released at once)`)
     })
+
+    t.test('instances started together, and instances that join later, end within a fair share + 1', async (t) => {
+      const { store } = await target.fresh(t)
+      for (let i = 0; i < 12; i++) await emptyWorld(store)
+      const first = supervisor(store, 'instance-a', 100)
+      t.teardown(async () => { await first.stop() })
+      await first.start()
+      await waitFor('a alone takes all 12', async () => (await heldBy(store)).get('instance-a') === 12)
+      // Two more join: a hands off its excess, newest claims first, and keeps its fair share.
+      const joined = [supervisor(store, 'instance-b', 100), supervisor(store, 'instance-c', 100)]
+      for (const s of joined) t.teardown(async () => { await s.stop() })
+      await Promise.all(joined.map(async (s) => { await s.start() }))
+      const balanced = await waitFor('the 12 spread over three instances within 4 + 1 each', async () => {
+        const held = await heldBy(store)
+        const counts = ['instance-a', 'instance-b', 'instance-c'].map((id) => held.get(id) ?? 0)
+        return counts.reduce((a, b) => a + b, 0) === 12 && counts.every((n) => n >= 3 && n <= 5) ? counts : null
+      }, 15_000)
+      t.ok(balanced.every((n) => n <= 5), `held ${balanced.join(', ')}: none above 4 + 1`)
+      // The heartbeats name the live instances; a stopped one removes its own at once.
+      const beats = await store.collection('instances').find({})
+      t.same(beats.map((b) => b._id).sort(), ['instance-a', 'instance-b', 'instance-c'])
+      await joined[1]!.stop()
+      t.same((await store.collection('instances').find({})).map((b) => b._id).sort(), ['instance-a', 'instance-b'], 'a stopped instance\'s heartbeat is gone')
+      const after = await waitFor('the survivors take the stopped one\'s worlds, 6 + 1 each at most', async () => {
+        const held = await heldBy(store)
+        const counts = ['instance-a', 'instance-b'].map((id) => held.get(id) ?? 0)
+        return counts[0]! + counts[1]! === 12 ? counts : null
+      }, 10_000)
+      t.ok(after.every((n) => n <= 7), `held ${after.join(', ')}`)
+    })
+
+    t.test('three instances starting at the same moment do not let one take everything', async (t) => {
+      const { store } = await target.fresh(t)
+      for (let i = 0; i < 9; i++) await emptyWorld(store)
+      const all = ['x', 'y', 'z'].map((id) => supervisor(store, `instance-${id}`, 100))
+      for (const s of all) t.teardown(async () => { await s.stop() })
+      await Promise.all(all.map(async (s) => { await s.start() }))
+      const counts = await waitFor('9 worlds over three instances, 3 + 1 each at most', async () => {
+        const held = await heldBy(store)
+        const c = ['x', 'y', 'z'].map((id) => held.get(`instance-${id}`) ?? 0)
+        return c.reduce((a, b) => a + b, 0) === 9 && c.every((n) => n <= 4) ? c : null
+      }, 15_000)
+      t.ok(counts.every((n) => n >= 1), `held ${counts.join(', ')}`)
+    })
   })
 }
