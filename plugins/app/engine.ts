@@ -39,6 +39,8 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
   const stepListeners: Array<(report: StepReport) => void> = []
   const supervisor = new EngineSupervisor({
     brain: guarded,
+    // Over budget or paused, agents wander and do activities instead of starting conversations.
+    mayTalk: async (worldId) => (await fastify.llmControls.hold(worldId)) === null,
     store: fastify.store,
     log,
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,

@@ -52,6 +52,8 @@ export interface OperationContext {
   world: () => WorldState
   signal?: AbortSignal
   log: { warn: (obj: object, msg: string) => void }
+  /** Whether the world may call the LLM now (not paused, within budget); an agent that may not invites no one. */
+  mayTalk?: () => Promise<boolean>
 }
 
 export async function runOperation (ctx: OperationContext, op: AgentOperation): Promise<void> {
@@ -59,6 +61,7 @@ export async function runOperation (ctx: OperationContext, op: AgentOperation): 
     switch (op.name) {
       case 'doSomething': {
         const snapshot = doSomethingSnapshot(ctx.world(), ctx.map, op.agentId, ctx.now(), createRng(op.operationId))
+        if (snapshot !== undefined && ctx.mayTalk !== undefined) snapshot.mayTalk = await ctx.mayTalk()
         const decision = snapshot === undefined ? {} : doSomething(snapshot)
         await submitInput(ctx.store, ctx.engineId, 'finishDoSomething', { operationId: op.operationId, agentId: op.agentId, ...decision }, { now: ctx.now })
         break

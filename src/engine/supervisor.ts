@@ -12,6 +12,8 @@ export interface SupervisorOptions {
   log: RunnerOptions['log'] & { error: (obj: object, msg: string) => void }
   now?: () => number
   brain?: AgentBrain
+  /** Whether a world may call the LLM now (LLM pause and budget); agents of a world that may not invite no one. */
+  mayTalk?: (worldId: string) => Promise<boolean>
   instanceId?: string
   /** How often claimable worlds are checked and the heartbeat renewed (ms; ENGINE_CHECK_MS). */
   checkEveryMs?: number
@@ -192,7 +194,8 @@ export class EngineSupervisor {
           now: this.#o.now,
           world: () => r.world!,
           signal: this.#abort.signal,
-          log: this.#o.log
+          log: this.#o.log,
+          ...(this.#o.mayTalk !== undefined ? { mayTalk: async () => await this.#o.mayTalk!(worldId) } : {})
         }, op)
         this.#operations.add(done)
         done.finally(() => this.#operations.delete(done)).catch(() => {})

@@ -20,6 +20,11 @@ export interface DoSomethingSnapshot {
   map: WorldMap
   now: number
   rng: RngState
+  /**
+   * False while the world may not call the LLM (paused, or its budget spent): the agent invites no one, and
+   * wanders and does activities instead. Default true.
+   */
+  mayTalk?: boolean
 }
 
 export interface DoSomethingDecision {
@@ -91,6 +96,7 @@ export function doSomething (snapshot: DoSomethingSnapshot): DoSomethingDecision
     return { activity: { description: activity.description, emoji: activity.emoji, until: now + ACTIVITY_DURATION } }
   }
   if (agent.lastInviteAttempt !== undefined && now < agent.lastInviteAttempt + CONVERSATION_COOLDOWN) return {}
+  if (snapshot.mayTalk === false) return {}
   const invitee = conversationCandidate(snapshot)
   return invitee === undefined ? {} : { invitee }
 }

@@ -92,3 +92,11 @@ test('snapshot leaves out players in conversations and the agent itself', async 
   t.same(snap.otherFreePlayers.map((p) => p.id), ['p:3'])
   t.equal(doSomethingSnapshot(world, openMap(8, 8), 'a:404', NOW, createRng(2)), undefined)
 })
+
+test('an agent whose world may not call the LLM (paused, over budget) invites no one', async (t) => {
+  const others = [player('p:9', 6, 5)]
+  t.same(doSomething(snapshot({ player: walking, others })), { invitee: 'p:9' }, 'allowed: it invites the free player nearby')
+  t.same(doSomething({ ...snapshot({ player: walking, others }), mayTalk: false }), {}, 'held: it keeps walking')
+  const idle = doSomething({ ...snapshot({ seed: 3, player: { activity: { description: 'reading', until: NOW - 60_000 } }, others }), mayTalk: false })
+  t.ok(idle.activity ?? idle.destination, 'and when idle it still does activities or wanders')
+})
