@@ -102,21 +102,28 @@ async function waitFor<T> (read: () => T | undefined | false, what: string, time
 }
 
 interface Received { at: number, frame: { type: string, modifications?: Array<{ type: string }>, error?: string, message?: string } }
+interface Sent { at: number, message: { type: string, connectionCount?: number, lastCloseReason?: string | null, sessionId?: string, baseVersion?: number, tokenType?: string } }
 interface State { world: { players: Array<{ id: string, human?: string }> }, engine: { currentTime: number } }
 interface WorldRow { worldId: string, name: string }
 
 /** The official convex client through the balancer, with every server message recorded with its arrival time. */
-function convexClient (t: { teardown: (fn: () => unknown) => void }, url: string): { client: ConvexClient, received: Received[] } {
+function convexClient (t: { teardown: (fn: () => unknown) => void }, url: string): { client: ConvexClient, received: Received[], sent: Sent[] } {
   const received: Received[] = []
+  const sent: Sent[] = []
   class RecordingSocket extends WebSocket {
     constructor (address: string, protocols?: string | string[]) {
       super(address, protocols)
       this.on('message', (data) => { received.push({ at: Date.now(), frame: JSON.parse(String(data)) as Received['frame'] }) })
     }
+
+    override send (data: unknown, ...rest: unknown[]): void {
+      sent.push({ at: Date.now(), message: JSON.parse(String(data)) as Sent['message'] })
+      super.send(data as string, ...(rest as []))
+    }
   }
   const client = new ConvexClient(url, { webSocketConstructor: RecordingSocket as unknown as typeof globalThis.WebSocket, skipConvexDeploymentUrlCheck: true, unsavedChangesWarning: false })
   t.teardown(async () => { await client.close() })
-  return { client, received }
+  return { client, received, sent }
 }
 
 /** The viewer's /api/ws client (reconnect with jittered backoff, resubscribe) over `ws`, frames recorded. */
@@ -152,13 +159,13 @@ function rejections (received: Received[], since: number): string[] {
 const firstValueAt = (received: Received[], since: number): number | undefined =>
   received.find((r) => r.at >= since && (r.frame.type === 'value' || (r.frame.type === 'Transition' && (r.frame.modifications ?? []).some((m) => m.type === 'QueryUpdated'))))?.at
 
-test('subscribers reconnect through the balancer and carry on when their instance is SIGKILLed, then when another is SIGTERMed', { skip, timeout: 300_000 }, async (t) => {
+test('subscribers reconnect through the balancer and carry on when their instance is SIGKILLed, then when another is SIGTERMed', { skip, timeout: 480_000 }, async (t) => {
   const { config, store } = await mongo!.fresh(t)
   await store.close()
   // A generous grace: on a loaded machine the world handoff alone can take seconds; this test is about subscribers.
   const env = { ...config, LOG_LEVEL: 'info', ADMIN_API_KEY: ADMIN_KEY, SHUTDOWN_GRACE_MS: '20000' }
-  const a = await startServer(t, { ...env, DATA_DIR: `${config.DATA_DIR}/a` })
-  const b = await startServer(t, { ...env, DATA_DIR: `${config.DATA_DIR}/b`, ENGINE_DEFAULT_WORLD: 'false' })
+  const a = await startServer(t, { ...env, DATA_DIR: `${config.DATA_DIR}/a` }, 180_000)
+  const b = await startServer(t, { ...env, DATA_DIR: `${config.DATA_DIR}/b`, ENGINE_DEFAULT_WORLD: 'false' }, 180_000)
   const lb = await balancer(t, [portOf(a), portOf(b)])
 
   // A player token for each client, through the balancer: each keeps its identity across instances.
@@ -204,6 +211,7 @@ test('subscribers reconnect through the balancer and carry on when their instanc
     const stepBefore = Math.max(convexStates.at(-1)!.engine.currentTime, viewerStates.at(-1)!.engine.currentTime)
     const killedAt = Date.now()
     const stopped = gone.stop(how)
+    let shutdown: Promise<void> = Promise.resolve()
     if (how === 'SIGTERM') {
       // New connections (a client reconnecting, a request) keep arriving at the balancer while the instance
       // shuts down: from the moment it says so, none may land on it.
@@ -217,15 +225,17 @@ test('subscribers reconnect through the balancer and carry on when their instanc
         }
       })()
       const saidSo = await waitFor(() => gone.stdout().includes('"msg":"shutting down"') && Date.now(), `${label}: the instance says it is shutting down`)
-      const exit = await stopped
-      probe.exited = true
-      await probing
-      t.match(exit, { code: 0 }, `${label}: the instance shut down cleanly`, { output: exit.code === 0 ? undefined : gone.stdout().split('\n').slice(-12).join('\n') })
-      figures[`${label}ShutdownMs`] = exit.ms
-      // A reconnect landing there would fail (503 from a closing server) and back off for seconds.
-      const late = lb.log.filter((e) => e.port === portOf(gone) && e.at > saidSo + 50)
-      const during = lb.log.filter((e) => e.at > saidSo + 50).length
-      t.equal(late.length, 0, `${label}: none of the ${during} connections made during its ${exit.ms} ms shutdown went to the instance`)
+      shutdown = (async () => {
+        const exit = await stopped
+        probe.exited = true
+        await probing
+        t.match(exit, { code: 0 }, `${label}: the instance shut down cleanly`, { output: exit.code === 0 ? undefined : gone.stdout().split('\n').slice(-12).join('\n') })
+        figures[`${label}ShutdownMs`] = exit.ms
+        // A reconnect landing there would fail (503 from a closing server) and back off for seconds.
+        const late = lb.log.filter((e) => e.port === portOf(gone) && e.at > saidSo + 50)
+        const during = lb.log.filter((e) => e.at > saidSo + 50).length
+        t.equal(late.length, 0, `${label}: none of the ${during} connections made during its ${exit.ms} ms shutdown went to the instance`)
+      })()
     }
 
     // A mutation sent through the balancer right away reaches the survivor; both subscriptions see its effect.
@@ -245,6 +255,12 @@ test('subscribers reconnect through the balancer and carry on when their instanc
     t.ok(viewerBack - killedAt < RECONNECT_BOUND_MS, `${label}: the viewer client had a value from the other instance ${viewerBack - killedAt} ms after the ${how}`)
     t.ok((lb.handed.get(portOf(survivor)) ?? 0) >= handedBefore + 2, `${label}: both clients reconnected through the balancer to the other instance`)
 
+    // The convex client starts over on the new instance: the same session, a fresh query set, its token again.
+    const again = convex.sent.filter((s) => s.at >= killedAt).map((s) => s.message)
+    t.match(again.find((m) => m.type === 'Connect'), { sessionId: convex.sent[0]!.message.sessionId, connectionCount: Number, lastCloseReason: String }, `${label}: the convex client sent Connect with its session and why it closed`)
+    t.match(again.find((m) => m.type === 'ModifyQuerySet'), { baseVersion: 0 }, `${label}: and ModifyQuerySet from version 0`)
+    t.match(again.find((m) => m.type === 'Authenticate'), { tokenType: 'User', baseVersion: 0 }, `${label}: and Authenticate with its token`)
+
     // Identity survives: the convex client's Authenticate with its token, the viewer's token on its URL.
     t.equal(convexMe.at(-1), convexToken.tokenIdentifier, `${label}: the convex client is still its token's player`)
     t.equal(viewerMe.at(-1), viewerToken.tokenIdentifier, `${label}: the viewer client is still its token's player`)
@@ -261,6 +277,7 @@ test('subscribers reconnect through the balancer and carry on when their instanc
 
     t.same(rejections(convex.received, killedAt), [], `${label}: no query of the convex client was rejected`)
     t.same(rejections(viewer.received, killedAt), [], `${label}: no query of the viewer client was rejected`)
+    await shutdown
   }
 
   await loseInstance('kill', a, b, 'SIGKILL')
@@ -270,7 +287,7 @@ test('subscribers reconnect through the balancer and carry on when their instanc
   await waitFor(() => !(convexStates.at(-1)!.world.players.some((p) => p.human === convexToken.tokenIdentifier || p.human === viewerToken.tokenIdentifier)), 'both players gone')
 
   // A replacement for the killed instance joins the pool behind the survivor; then the survivor is SIGTERMed.
-  const c = await startServer(t, { ...env, DATA_DIR: `${config.DATA_DIR}/c`, ENGINE_DEFAULT_WORLD: 'false' })
+  const c = await startServer(t, { ...env, DATA_DIR: `${config.DATA_DIR}/c`, ENGINE_DEFAULT_WORLD: 'false' }, 180_000)
   lb.backends = [portOf(b), portOf(c)]
   await loseInstance('term', b, c, 'SIGTERM')
   t.ok(viewer.statuses.filter((s) => s === 'reconnecting').length >= 2, 'the viewer client went through two reconnects')
