@@ -176,7 +176,7 @@ test('subscribers reconnect through the balancer and carry on when their instanc
   convex.client.setAuth(async () => convexToken.token)
   const statuses: Array<{ worldId: string, engineId: string } | null> = []
   convex.client.onUpdate(anyApi.world.defaultWorldStatus, {}, (s: { worldId: string, engineId: string } | null) => { statuses.push(s) })
-  const { worldId, engineId } = await waitFor(() => statuses.find((s) => s !== null) ?? undefined, 'the default world')
+  const { worldId } = await waitFor(() => statuses.find((s) => s !== null) ?? undefined, 'the default world')
 
   // Each client watches the world (changes every step), the world list (changed by an admin mutation over HTTP)
   // and who it is (its token's identity, which must survive the reconnect).
@@ -291,7 +291,6 @@ test('subscribers reconnect through the balancer and carry on when their instanc
   lb.backends = [portOf(b), portOf(c)]
   await loseInstance('term', b, c, 'SIGTERM')
   t.ok(viewer.statuses.filter((s) => s === 'reconnecting').length >= 2, 'the viewer client went through two reconnects')
-  t.ok(engineId.length > 0)
 
   t.comment(`RESULT ${JSON.stringify(figures)}`)
   console.log(`failover figures: ${JSON.stringify(figures)}`)
