@@ -34,6 +34,10 @@ const server = Fastify({
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ err, signal }) => {
   if (err !== undefined) server.log.error({ err }, 'shutting down after an error')
   else server.log.info({ signal }, 'shutting down')
+  // No new connections first: the WebSockets closed in preClose reconnect at once, and must reach another
+  // instance through the balancer, not this one while it hands its worlds off. Fastify's own close of the
+  // listener later takes ERR_SERVER_NOT_RUNNING as done.
+  if (server.server.listening) server.server.close()
   await server.close()
 })
 
