@@ -26,8 +26,8 @@ const indexes = {
   archivedConversations: [[{ worldId: 1, id: 1 }, true]],
   participatedTogether: [[{ worldId: 1, player1: 1, conversationId: 1 }, true], [{ worldId: 1, player1: 1, player2: 1, ended: 1 }], [{ worldId: 1, player1: 1, ended: 1 }]],
   messages: [[{ worldId: 1, conversationId: 1, messageUuid: 1 }, true], [{ worldId: 1, conversationId: 1, _creationTime: 1 }]],
-  memories: [[{ playerId: 1, _creationTime: 1 }], [{ embeddingId: 1 }]],
-  memoryEmbeddings: [[{ playerId: 1 }]],
+  memories: [[{ worldId: 1, playerId: 1, _creationTime: 1 }], [{ embeddingId: 1 }]],
+  memoryEmbeddings: [[{ worldId: 1, playerId: 1 }]],
   embeddingsCache: [[{ model: 1, textHash: 1 }, true]],
   llmUsage: [[{ worldId: 1, hour: 1 }]],
   llmControls: [[{ worldId: 1 }]]
