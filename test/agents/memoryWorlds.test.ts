@@ -7,7 +7,7 @@ import { recordingClient } from '../helpers/simulatedTown.ts'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
 import { createOfflineClient } from '../../src/llm/offline.ts'
 import type { ChatRequest } from '../../src/llm/types.ts'
-import { MemoryService, type MemoryDoc } from '../../src/agents/memory.ts'
+import { MemoryService, type MemoryDoc, type MemoryLog } from '../../src/agents/memory.ts'
 import { assignMemoryWorlds } from '../../src/agents/memoryWorlds.ts'
 import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
 import { createExactIndex } from '../../src/vector/exact.ts'
@@ -20,10 +20,10 @@ import type { MemoryVectorIndex } from '../../src/vector/types.ts'
 const dimension = 64
 const relationship = { type: 'relationship' as const, playerId: 'p:1' }
 
-function capturingLog (): { log: typeof quietLog, lines: Array<{ level: string, obj: Record<string, unknown>, msg: string }> } {
+function capturingLog (): { log: MemoryLog, lines: Array<{ level: string, obj: Record<string, unknown>, msg: string }> } {
   const lines: Array<{ level: string, obj: Record<string, unknown>, msg: string }> = []
   const at = (level: string) => (obj: object, msg: string): void => { lines.push({ level, obj: obj as Record<string, unknown>, msg }) }
-  return { lines, log: { ...quietLog, info: at('info'), warn: at('warn') } }
+  return { lines, log: { info: at('info'), warn: at('warn') } }
 }
 
 /** A world whose players (as their descriptions name them) are `playerIds`, as the engine leaves them after creating agents. */
@@ -109,7 +109,7 @@ for (const target of storeTargets()) {
     const report = await assignMemoryWorlds(store, first.log)
     t.same(report.migrated, { memories: 4, memoryEmbeddings: 4 })
     t.same(report.ambiguous, [{ playerId: 'p:0', worlds: [worldA, worldB].sort(), memories: 1, memoryEmbeddings: 1 }])
-    t.same(report.left, { memories: 2, memoryEmbeddings: 2 }, "p:0 (two worlds) and p:404 (none) keep no world")
+    t.same(report.left, { memories: 2, memoryEmbeddings: 2 }, 'p:0 (two worlds) and p:404 (none) keep no world')
     for (const name of ['memories', 'memoryEmbeddings'] as const) {
       t.same((await store.collection(name).find({ playerId: 'p:77' })).map((d) => d.worldId), [worldA, worldA], `${name} of p:77 are world A's`)
       t.same((await store.collection(name).find({ playerId: 'p:78' })).map((d) => d.worldId), [worldB], `${name} of the archived p:78 are world B's`)

@@ -86,7 +86,7 @@ for (const target of storeTargets()) {
     t.equal(created.kind, 'hnsw')
     t.ok(created.needsRebuild, 'seen as stale')
     t.equal(created.index.size(), 4, 'rebuilt from the store')
-    t.same((await created.index.search('w:a', 'p:0', embeddings[0]!, 5)).map((h) => h.id).sort(), [ids[0], ids[2]].sort(), "found by world and player")
+    t.same((await created.index.search('w:a', 'p:0', embeddings[0]!, 5)).map((h) => h.id).sort(), [ids[0], ids[2]].sort(), 'found by world and player')
     await closeStoreVectorIndex(store, created)
     t.equal(JSON.parse(await readFile(join(dataDir, 'vector', 'manifest.json'), 'utf8')).format, 2, 'written back in the current format')
     const reopened = await openStoreVectorIndex({ store, kind: 'hnsw', dimension, dataDir, log: quietLog })
