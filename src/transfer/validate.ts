@@ -115,7 +115,8 @@ export async function validateStore (options: ValidateOptions): Promise<Validate
   let orphans = 0
   for (const id of embeddingOwner.keys()) if (!usedEmbeddings.has(id)) orphans++
   if (orphans > 0) checks['embedding without a memory (harmless)'] = orphans
-  // Their player id is used by several worlds (docs/WORLDS.md): kept, but no world retrieves them.
+  // Stored before worlds scoped memories: the next start migrates them, or keeps them unretrieved when their
+  // player id is used by several worlds (docs/WORLDS.md).
   if (unscoped > 0) checks['memory without a world, retrieved by none (harmless)'] = unscoped
 
   const ok = Object.keys(checks).every((k) => k.endsWith('(harmless)'))
