@@ -23,6 +23,9 @@ import { createHnswIndex, HNSW_DEFAULTS } from '../src/vector/hnsw.ts'
 import { createRandom, defaultShape, recallAt, SyntheticPlayer } from '../src/vector/synthetic.ts'
 import type { MemoryVector, MemoryVectorIndex } from '../src/vector/types.ts'
 
+/** Every vector of the bench lives in one world; the index keys by (world, player). */
+const W = 'w'
+
 const env = process.env
 const SCALE = Number(env.BENCH_SCALE ?? 1)
 const DIM = Number(env.BENCH_DIM ?? 1024)
@@ -76,18 +79,18 @@ async function measure (index: MemoryVectorIndex, exact: MemoryVectorIndex, quer
     // Let the collector's background sweeping finish and warm the JIT, so the tail measures searches.
     gc()
     await sleep(2000)
-    for (const { playerId, query } of queries.slice(0, 100)) await index.search(playerId, query, K)
+    for (const { playerId, query } of queries.slice(0, 100)) await index.search(W, playerId, query, K)
   }
   for (const [i, { playerId, query }] of queries.entries()) {
     const c = process.cpuUsage()
     let t = performance.now()
-    const found = await index.search(playerId, query, K)
+    const found = await index.search(W, playerId, query, K)
     times.push(performance.now() - t)
     const used = process.cpuUsage(c)
     cpu.push((used.user + used.system) / 1000)
     if (i < exactQueries) {
       t = performance.now()
-      const truth = await exact.search(playerId, query, K)
+      const truth = await exact.search(W, playerId, query, K)
       exactTimes.push(performance.now() - t)
       recall += recallAt(truth, found)
     }
@@ -140,7 +143,7 @@ async function workload (name: string, sizes: number[], queryPlayers: number[], 
       const gen = new SyntheticPlayer(shape, SEED, p)
       gens.push(gen)
       const batch: MemoryVector[] = []
-      for (let i = 0; i < size; i++) batch.push({ id: `p${p}m${i}`, playerId: `p${p}`, embedding: gen.memory() })
+      for (let i = 0; i < size; i++) batch.push({ id: `p${p}m${i}`, worldId: W, playerId: `p${p}`, embedding: gen.memory() })
       if (referenced.has(p)) await exact.upsert(batch)
       generateMs += performance.now() - t
       yield * batch
@@ -204,7 +207,7 @@ async function crossover (): Promise<CrossoverRow[]> {
   const rows: CrossoverRow[] = []
   for (const size of [128, 256, 512, 1024, 2048, 4096]) {
     const gen = new SyntheticPlayer(shape, SEED, 10_000 + size)
-    const items = Array.from({ length: size }, (_, i) => ({ id: `m${i}`, playerId: 'p', embedding: gen.memory() }))
+    const items = Array.from({ length: size }, (_, i) => ({ id: `m${i}`, worldId: W, playerId: 'p', embedding: gen.memory() }))
     const exact = createExactIndex({ dimension: DIM })
     const graph = createHnswIndex({ dimension: DIM, exactThreshold: 0 })
     await exact.upsert(items)
@@ -218,10 +221,10 @@ async function crossover (): Promise<CrossoverRow[]> {
     let te = 0; let tg = 0; let recall = 0
     for (const { query } of queries.slice(100, 100 + runs)) {
       let t0 = performance.now()
-      const truth = await exact.search('p', query, K)
+      const truth = await exact.search(W, 'p', query, K)
       te += performance.now() - t0
       t0 = performance.now()
-      const found = await graph.search('p', query, K)
+      const found = await graph.search(W, 'p', query, K)
       tg += performance.now() - t0
       recall += recallAt(truth, found)
     }
@@ -250,7 +253,7 @@ async function structure (): Promise<StructureResult> {
   for (let p = 0; p < players; p++) {
     const gen = new SyntheticPlayer(shape, SEED, 20_000 + p)
     gens.push(gen)
-    const items = Array.from({ length: perPlayer }, (_, i) => ({ id: String(p * perPlayer + i), playerId: `p${p}`, embedding: gen.memory() }))
+    const items = Array.from({ length: perPlayer }, (_, i) => ({ id: String(p * perPlayer + i), worldId: W, playerId: `p${p}`, embedding: gen.memory() }))
     let t = performance.now()
     for (const item of items) {
       const label = Number(item.id)
@@ -269,7 +272,7 @@ async function structure (): Promise<StructureResult> {
     for (let i = 0; i < 200; i++) {
       const p = i % players
       const query = gens[p].query()
-      const truth = await exact.search(`p${p}`, query, K)
+      const truth = await exact.search(W, `p${p}`, query, K)
       const t = performance.now()
       const found = await search(p, query)
       times.push(performance.now() - t)
@@ -279,7 +282,7 @@ async function structure (): Promise<StructureResult> {
     return { p50: ms(percentile(times, 0.5)), p99: ms(percentile(times, 0.99)), recall: recall / 200 }
   }
   const g = await run(async (p, q) => global.searchKnn(Array.from(q), K, (label) => owner[label] === p).neighbors.map(n => ({ id: String(n) })))
-  const pp = await run(async (p, q) => perPlayerIndex.search(`p${p}`, q, K))
+  const pp = await run(async (p, q) => perPlayerIndex.search(W, `p${p}`, q, K))
   await perPlayerIndex.close()
   await exact.close()
   return {

@@ -32,7 +32,7 @@ export function llmBrain (o: LlmBrainOptions): AgentBrain {
       // Memories about the other person, as AI Town asks: "What do you think about NAME?"
       const memories = type === 'leave'
         ? []
-        : (await o.memories.search(playerId, `What do you think about ${other.name}?`, 3, call)).map((m) => m.description)
+        : (await o.memories.search(worldId, playerId, `What do you think about ${other.name}?`, 3, call)).map((m) => m.description)
       const input: ConversationPromptInput = {
         self, other, now: o.now(), memories, history, ...(previous !== null ? { lastConversationAt: previous.ended as number } : {})
       }

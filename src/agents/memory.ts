@@ -3,7 +3,7 @@
 import { embedWithCache, type EmbeddingCache } from '../llm/embeddingCache.ts'
 import type { CallOptions, LlmClient } from '../llm/types.ts'
 import type { Doc, Store } from '../store/types.ts'
-import type { MemoryVectorIndex } from '../vector/types.ts'
+import type { MemoryVector, MemoryVectorIndex } from '../vector/types.ts'
 import { loadWorld } from '../engine/worldDoc.ts'
 import { memoriesToTouch, rankMemories, RETRIEVE_OVERFETCH } from './memoryRanking.ts'
 import {
@@ -16,7 +16,9 @@ export type MemoryData =
   | { type: 'reflection', relatedMemoryIds: string[] }
   | { type: 'relationship', playerId: string }
 
+/** A memory belongs to one player of one world: player ids ("p:0") repeat across worlds. */
 export interface MemoryDoc extends Doc {
+  worldId: string
   playerId: string
   description: string
   embeddingId: string
@@ -26,6 +28,7 @@ export interface MemoryDoc extends Doc {
 }
 
 export interface MemoryEmbeddingDoc extends Doc {
+  worldId: string
   playerId: string
   embedding: number[]
 }
@@ -59,24 +62,26 @@ export class MemoryService {
   }
 
   /** Stores a memory: embedding first (so a memory never points at a missing vector), then the memory, then the index. */
-  async add (memory: { playerId: string, description: string, importance: number, data: MemoryData }, call: MemoryCall = {}): Promise<MemoryDoc> {
+  async add (memory: { worldId: string, playerId: string, description: string, importance: number, data: MemoryData }, call: MemoryCall = {}): Promise<MemoryDoc> {
     const { store, index } = this.#o
+    const { worldId, playerId } = memory
     const embedding = await this.embed(memory.description, call)
-    const saved = await store.collection<MemoryEmbeddingDoc>('memoryEmbeddings').insertOne({ playerId: memory.playerId, embedding: Array.from(embedding) })
+    const saved = await store.collection<MemoryEmbeddingDoc>('memoryEmbeddings').insertOne({ worldId, playerId, embedding: Array.from(embedding) })
     const doc = await store.collection<MemoryDoc>('memories').insertOne({
       ...memory, embeddingId: saved._id, lastAccess: this.#o.now()
     })
-    await index.upsert([{ id: saved._id, playerId: memory.playerId, embedding }])
+    await index.upsert([{ id: saved._id, worldId, playerId, embedding }])
     return doc
   }
 
-  /** The n memories of a player that best fit the query: relevance, importance and recency, equally weighted. */
-  async search (playerId: string, query: string, n = 3, call: MemoryCall = {}): Promise<MemoryDoc[]> {
+  /** The n memories of a player of a world that best fit the query: relevance, importance and recency, equally weighted. */
+  async search (worldId: string, playerId: string, query: string, n = 3, call: MemoryCall = {}): Promise<MemoryDoc[]> {
     const { store, index } = this.#o
     const embedding = await this.embed(query, call)
-    const hits = await index.search(playerId, embedding, n * RETRIEVE_OVERFETCH)
+    const hits = await index.search(worldId, playerId, embedding, n * RETRIEVE_OVERFETCH)
     if (hits.length === 0) return []
-    const memories = await store.collection<MemoryDoc>('memories').find({ embeddingId: { $in: hits.map((h) => h.id) } })
+    // The world and player again: a memory document is the truth even if an index entry were out of date.
+    const memories = await store.collection<MemoryDoc>('memories').find({ embeddingId: { $in: hits.map((h) => h.id) }, worldId, playerId })
     const byEmbedding = new Map(memories.map((m) => [m.embeddingId, m]))
     const candidates = hits.flatMap((h) => {
       const m = byEmbedding.get(h.id)
@@ -112,35 +117,35 @@ export class MemoryService {
     const description = memoryDescription(other.name, messages[messages.length - 1]!._creationTime, summary.trim())
     const importance = parseImportance(await this.#chat(importancePrompt(description), call))
     const memory = await this.add({
-      playerId, description, importance, data: { type: 'conversation', conversationId, playerIds: otherId === undefined ? [playerId] : [playerId, otherId] }
+      worldId, playerId, description, importance, data: { type: 'conversation', conversationId, playerIds: otherId === undefined ? [playerId] : [playerId, otherId] }
     }, call)
-    await this.reflectIfDue(playerId, self.name, call)
+    await this.reflectIfDue(worldId, playerId, self.name, call)
     return memory
   }
 
   /** Reflects when the importance since the last reflection sums over the threshold. Bad JSON is logged, not fatal. */
-  async reflectIfDue (playerId: string, name: string, call: MemoryCall = {}): Promise<MemoryDoc[]> {
-    const latest = await this.#o.store.collection<MemoryDoc>('memories').find({ playerId }, { sort: { _creationTime: -1 }, limit: REFLECTION_LOOKBACK })
+  async reflectIfDue (worldId: string, playerId: string, name: string, call: MemoryCall = {}): Promise<MemoryDoc[]> {
+    const latest = await this.#o.store.collection<MemoryDoc>('memories').find({ worldId, playerId }, { sort: { _creationTime: -1 }, limit: REFLECTION_LOOKBACK })
     if (!shouldReflect(latest)) return []
     const statements = latest.map((m) => m.description)
     const parsed = parseReflection(await this.#chat(reflectionPrompt(name, statements), call), latest.map((m) => m._id))
     if (parsed.insights.length === 0) {
-      this.#o.log.warn({ playerId, reason: parsed.reason }, 'reflection produced no usable insights')
+      this.#o.log.warn({ worldId, playerId, reason: parsed.reason }, 'reflection produced no usable insights')
       return []
     }
     const stored: MemoryDoc[] = []
     for (const insight of parsed.insights) {
       const importance = parseImportance(await this.#chat(importancePrompt(insight.insight), call))
-      stored.push(await this.add({ playerId, description: insight.insight, importance, data: { type: 'reflection', relatedMemoryIds: insight.relatedMemoryIds } }, call))
+      stored.push(await this.add({ worldId, playerId, description: insight.insight, importance, data: { type: 'reflection', relatedMemoryIds: insight.relatedMemoryIds } }, call))
     }
-    this.#o.log.info({ playerId, insights: stored.length }, 'reflected')
+    this.#o.log.info({ worldId, playerId, insights: stored.length }, 'reflected')
     return stored
   }
 
-  /** Feeds every stored embedding to the index (after a missing or stale HNSW file). */
-  async * allEmbeddings (): AsyncIterable<{ id: string, playerId: string, embedding: Float32Array }> {
-    for await (const doc of this.#o.store.collection<MemoryEmbeddingDoc>('memoryEmbeddings').iterate({}, { batchSize: 2000 })) {
-      yield { id: doc._id, playerId: doc.playerId, embedding: Float32Array.from(doc.embedding) }
+  /** Feeds every stored embedding that belongs to a world to the index (after a missing or stale HNSW file). */
+  async * allEmbeddings (): AsyncIterable<MemoryVector> {
+    for await (const doc of this.#o.store.collection<MemoryEmbeddingDoc>('memoryEmbeddings').iterate({ worldId: { $ne: null } }, { batchSize: 2000 })) {
+      yield { id: doc._id, worldId: doc.worldId, playerId: doc.playerId, embedding: Float32Array.from(doc.embedding) }
     }
   }
 }

@@ -93,8 +93,7 @@ async function run (store: Store, args: WorldArgs, now: () => number): Promise<s
       const report = await deleteWorld(store, args.world)
       if (args.json) return JSON.stringify(report, null, 2)
       const total = Object.values(report.removed).reduce((a, b) => a + b, 0)
-      return `deleted world ${report.worldId}: ${total} documents` +
-        (report.sharedPlayers.length > 0 ? ` (kept the memories of ${report.sharedPlayers.length} player ids another world also uses)` : '')
+      return `deleted world ${report.worldId}: ${total} documents`
     }
     default: throw new WorldCommandError(`unknown world command ${JSON.stringify(args.sub)}`)
   }

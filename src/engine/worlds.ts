@@ -345,8 +345,6 @@ export interface DeleteWorldOptions {
 export interface DeleteWorldReport {
   worldId: string
   removed: Record<string, number>
-  /** Player ids another world also uses: their memories are not this world's alone and were kept. */
-  sharedPlayers: string[]
 }
 
 /**
@@ -366,25 +364,12 @@ export async function deleteWorld (store: Store, worldId: string, options: Delet
   await store.collection<EngineDoc>('engines').updateOne({ _id: engineId }, { $set: { running: false, runner: null }, $inc: { generationNumber: 1 } })
   await stage('mark', 0)
 
-  // Memories are keyed by player id only, so they go while the world's player records still name its players.
-  const world = await loadWorld(store, worldId)
-  const ids = new Set<string>((world?.players ?? []).map((p) => p.id))
-  for (const name of ['playerDescriptions', 'archivedPlayers'] as const) {
-    for (const d of await store.collection(name).find({ worldId })) ids.add((d.playerId ?? d.id) as string)
-  }
-  const shared = new Set<string>()
-  const playerIds = [...ids]
-  if (playerIds.length > 0) {
-    for (const d of await store.collection('playerDescriptions').find({ playerId: { $in: playerIds }, worldId: { $ne: worldId } })) shared.add(d.playerId as string)
-    for (const d of await store.collection('archivedPlayers').find({ id: { $in: playerIds }, worldId: { $ne: worldId } })) shared.add(d.id as string)
-  }
-  const own = playerIds.filter((id) => !shared.has(id))
-  if (own.length > 0) {
-    const embeddings = await store.collection('memoryEmbeddings').find({ playerId: { $in: own } })
-    if (embeddings.length > 0) await options.index?.remove(embeddings.map((e) => e._id))
-    await stage('memories', await store.collection('memories').deleteMany({ playerId: { $in: own } }))
-    await stage('memoryEmbeddings', await store.collection('memoryEmbeddings').deleteMany({ playerId: { $in: own } }))
-  }
+  // Memories carry their world, so they go by worldId alone (vectors first: a rerun still finds what is left).
+  const vectors: string[] = []
+  for await (const e of store.collection('memoryEmbeddings').iterate({ worldId }, { batchSize: 2000 })) vectors.push(e._id)
+  if (vectors.length > 0) await options.index?.remove(vectors)
+  await stage('memories', await store.collection('memories').deleteMany({ worldId }))
+  await stage('memoryEmbeddings', await store.collection('memoryEmbeddings').deleteMany({ worldId }))
   const owned = async (): Promise<void> => {
     await stage('inputs', await store.collection('inputs').deleteMany({ engineId }))
     for (const name of ['messages', 'participatedTogether', 'archivedConversations', 'archivedAgents', 'agentDescriptions', 'llmUsage', 'maps', 'archivedPlayers', 'playerDescriptions'] as const) {
@@ -400,7 +385,7 @@ export async function deleteWorld (store: Store, worldId: string, options: Delet
   // The world's LLM pause and budget overrides (src/llm/controls.ts) go with it.
   await stage('llmControls', await store.collection('llmControls').deleteMany({ _id: `world:${worldId}` }))
   await stage('worldStatus', await store.collection('worldStatus').deleteMany({ _id: status._id }))
-  return { worldId, removed, sharedPlayers: [...shared] }
+  return { worldId, removed }
 }
 
 export interface NewWorld {

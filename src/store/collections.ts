@@ -32,8 +32,9 @@ export const collections: Record<CollectionName, IndexSpec[]> = {
     { keys: { worldId: 1, conversationId: 1, messageUuid: 1 }, unique: true },
     { keys: { worldId: 1, conversationId: 1, _creationTime: 1 } }
   ],
-  memories: [{ keys: { playerId: 1, _creationTime: 1 } }, { keys: { embeddingId: 1 } }],
-  memoryEmbeddings: [{ keys: { playerId: 1 } }],
+  // Memories belong to one player of one world (player ids repeat across worlds): reflection reads the latest by this.
+  memories: [{ keys: { worldId: 1, playerId: 1, _creationTime: 1 } }, { keys: { embeddingId: 1 } }],
+  memoryEmbeddings: [{ keys: { worldId: 1, playerId: 1 } }],
   embeddingsCache: [{ keys: { model: 1, textHash: 1 }, unique: true }],
   // Hourly LLM usage per world, agent and model (one document each, updated with $inc).
   llmUsage: [{ keys: { worldId: 1, hour: 1 } }],

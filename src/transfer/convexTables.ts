@@ -314,6 +314,15 @@ function worldOf (doc: ConvexDoc, ctx: MapContext): string | null {
   return ctx.onlyWorldId
 }
 
+/** AI Town keys memories by player id alone; townhall by world too: the export's world that has the player. */
+function memoryWorldOf (playerId: string, ctx: MapContext): string | null {
+  if (ctx.onlyWorldId !== null) return ctx.onlyWorldId
+  const worlds = [...ctx.playerDescriptions].filter(([, players]) => players.has(playerId)).map(([worldId]) => worldId)
+  return worlds.length === 1 ? worlds[0]! : null
+}
+
+const NO_MEMORY_WORLD = 'its player id is in more than one world of the export (or none), so its world is unknown'
+
 export const tableMappings: TableMapping[] = [
   {
     table: 'worldStatus',
@@ -389,15 +398,22 @@ export const tableMappings: TableMapping[] = [
         ctx.skippedEmbeddings.add(doc._id)
         return { skip: `embedding has ${length} dimensions, EMBEDDING_DIMENSION is ${ctx.dimension}` }
       }
-      return { doc: asIs(doc) }
+      const worldId = memoryWorldOf(doc.playerId as string, ctx)
+      if (worldId === null) {
+        ctx.skippedEmbeddings.add(doc._id)
+        return { skip: NO_MEMORY_WORLD }
+      }
+      return { doc: { ...asIs(doc), worldId } }
     })
   },
   {
     table: 'memories',
     target: 'memories',
     map: (doc, ctx) => checked('memories', doc, () => {
+      const worldId = memoryWorldOf(doc.playerId as string, ctx)
+      if (worldId === null) return { skip: NO_MEMORY_WORLD }
       if (ctx.skippedEmbeddings.has(doc.embeddingId as string)) return { skip: 'its embedding was skipped' }
-      return { doc: asIs(doc) }
+      return { doc: { ...asIs(doc), worldId } }
     })
   },
   {

@@ -20,6 +20,7 @@ export const AtlasSearchIndexError = createError<[string, string]>('TOWNHALL_ERR
 /** A memoryEmbeddings document as this index reads and writes it. */
 export interface MemoryEmbeddingDoc {
   _id: string
+  worldId: string
   playerId: string
   embedding: number[]
 }
@@ -35,7 +36,10 @@ export interface SearchIndexDescriptionDoc {
   }
 }
 
-/** The Atlas Vector Search index over `embedding`, filterable by `playerId`. */
+/** The fields every search filters on: memories belong to one player of one world. */
+export const VECTOR_FILTER_FIELDS = ['worldId', 'playerId'] as const
+
+/** The Atlas Vector Search index over `embedding`, filterable by `worldId` and `playerId`. */
 export function vectorSearchIndexDefinition (dimension: number, name = ATLAS_DEFAULTS.indexName): SearchIndexDescriptionDoc {
   return {
     name,
@@ -43,7 +47,7 @@ export function vectorSearchIndexDefinition (dimension: number, name = ATLAS_DEF
     definition: {
       fields: [
         { type: 'vector', path: 'embedding', numDimensions: dimension, similarity: 'cosine' },
-        { type: 'filter', path: 'playerId' }
+        ...VECTOR_FILTER_FIELDS.map((path) => ({ type: 'filter' as const, path }))
       ]
     }
   }
@@ -51,15 +55,16 @@ export function vectorSearchIndexDefinition (dimension: number, name = ATLAS_DEF
 
 export interface VectorSearchPipelineOptions {
   indexName?: string
+  worldId: string
   playerId: string
   query: Float32Array | number[]
   k: number
   overfetch?: number
 }
 
-/** The aggregation for one player's k nearest memories: `$vectorSearch` then the id and score. */
+/** The aggregation for one player's k nearest memories in one world: `$vectorSearch` then the id and score. */
 export function vectorSearchPipeline (opts: VectorSearchPipelineOptions): Document[] {
-  const { indexName = ATLAS_DEFAULTS.indexName, playerId, query, k, overfetch = ATLAS_DEFAULTS.overfetch } = opts
+  const { indexName = ATLAS_DEFAULTS.indexName, worldId, playerId, query, k, overfetch = ATLAS_DEFAULTS.overfetch } = opts
   const limit = Math.min(Math.max(1, Math.floor(k)), MAX_CANDIDATES)
   return [
     {
@@ -69,7 +74,7 @@ export function vectorSearchPipeline (opts: VectorSearchPipelineOptions): Docume
         queryVector: Array.from(query),
         numCandidates: Math.min(Math.max(limit, limit * overfetch), MAX_CANDIDATES),
         limit,
-        filter: { playerId: { $eq: playerId } }
+        filter: { worldId: { $eq: worldId }, playerId: { $eq: playerId } }
       }
     },
     { $project: { _id: 1, score: { $meta: 'vectorSearchScore' } } }
@@ -81,16 +86,16 @@ export function cosineFromVectorSearchScore (score: number): number {
   return score * 2 - 1
 }
 
-/** True when an existing search index has the definition we would create (same dimension and fields). */
+/** True when an existing search index has the definition we would create (same dimension and filter fields). */
 export function sameDefinition (existing: Document | undefined, wanted: SearchIndexDescriptionDoc): boolean {
   const fields = (existing?.latestDefinition ?? existing?.definition)?.fields as Document[] | undefined
   if (fields === undefined) return false
   const vector = fields.find(f => f.type === 'vector')
-  const filter = fields.find(f => f.type === 'filter')
+  const filters = new Set(fields.filter(f => f.type === 'filter').map(f => f.path as string))
   const want = wanted.definition.fields
   const wantVector = want.find(f => f.type === 'vector') as { path: string, numDimensions: number, similarity: string }
   return vector?.path === wantVector.path && vector?.numDimensions === wantVector.numDimensions &&
-    vector?.similarity === wantVector.similarity && filter?.path === 'playerId'
+    vector?.similarity === wantVector.similarity && filters.size === VECTOR_FILTER_FIELDS.length && VECTOR_FILTER_FIELDS.every(f => filters.has(f))
 }
 
 export interface AtlasIndexOptions {
@@ -169,8 +174,8 @@ export function createAtlasIndex (opts: AtlasIndexOptions): AtlasVectorIndex {
     async upsert (items: MemoryVector[]): Promise<void> {
       for (const item of items) assertDimension(item.embedding, dimension)
       if (!writeDocuments || items.length === 0) return
-      const result = await collection.bulkWrite(items.map(({ id, playerId, embedding }) => ({
-        replaceOne: { filter: { _id: id }, replacement: { _id: id, playerId, embedding: Array.from(embedding) }, upsert: true }
+      const result = await collection.bulkWrite(items.map(({ id, worldId, playerId, embedding }) => ({
+        replaceOne: { filter: { _id: id }, replacement: { _id: id, worldId, playerId, embedding: Array.from(embedding) }, upsert: true }
       })), { ordered: false })
       knownSize += result.upsertedCount
     },
@@ -181,11 +186,11 @@ export function createAtlasIndex (opts: AtlasIndexOptions): AtlasVectorIndex {
       knownSize = Math.max(0, knownSize - result.deletedCount)
     },
 
-    async search (playerId: string, query: Float32Array, k: number): Promise<VectorHit[]> {
+    async search (worldId: string, playerId: string, query: Float32Array, k: number): Promise<VectorHit[]> {
       assertDimension(query, dimension)
       if (k <= 0) return []
       const docs = await collection.aggregate<{ _id: string, score: number }>(
-        vectorSearchPipeline({ indexName, playerId, query, k, overfetch })
+        vectorSearchPipeline({ indexName, worldId, playerId, query, k, overfetch })
       ).toArray()
       return docs.map(d => ({ id: String(d._id), score: cosineFromVectorSearchScore(d.score) }))
     },

@@ -1,5 +1,5 @@
 import { dotAt, normalized, normalizeInto, TopK } from './math.ts'
-import { assertDimension } from './types.ts'
+import { assertDimension, ownerKey } from './types.ts'
 import type { MemoryVector, MemoryVectorIndex, VectorHit } from './types.ts'
 
 /**
@@ -103,9 +103,10 @@ export interface ExactIndexOptions {
   dimension: number
 }
 
-/** Brute-force cosine search per player: the correctness reference, and fast enough for small worlds. */
+/** Brute-force cosine search per player of a world: the correctness reference, and fast enough for small worlds. */
 export function createExactIndex (opts: ExactIndexOptions): MemoryVectorIndex {
   const { dimension } = opts
+  /** By `ownerKey(worldId, playerId)`. */
   const players = new Map<string, ExactBlock>()
   const playerOf = new Map<string, string>()
 
@@ -125,7 +126,8 @@ export function createExactIndex (opts: ExactIndexOptions): MemoryVectorIndex {
 
     async upsert (items: MemoryVector[]): Promise<void> {
       for (const item of items) assertDimension(item.embedding, dimension)
-      for (const { id, playerId, embedding } of items) {
+      for (const { id, worldId, playerId: player, embedding } of items) {
+        const playerId = ownerKey(worldId, player)
         const previous = playerOf.get(id)
         if (previous !== undefined && previous !== playerId) removeOne(id)
         let block = players.get(playerId)
@@ -142,9 +144,9 @@ export function createExactIndex (opts: ExactIndexOptions): MemoryVectorIndex {
       for (const id of ids) removeOne(id)
     },
 
-    async search (playerId: string, query: Float32Array, k: number): Promise<VectorHit[]> {
+    async search (worldId: string, playerId: string, query: Float32Array, k: number): Promise<VectorHit[]> {
       assertDimension(query, dimension)
-      const block = players.get(playerId)
+      const block = players.get(ownerKey(worldId, playerId))
       if (block === undefined || k <= 0) return []
       return block.search(normalized(query), k)
     },

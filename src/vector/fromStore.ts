@@ -2,6 +2,7 @@
 // memoryEmbeddings when what is on disk is missing or stale. The app's plugin and the CLI (after an import
 // or a restore) both go through here, so the index on disk always matches the store.
 import { join } from 'node:path'
+import { assignMemoryWorlds } from '../agents/memoryWorlds.ts'
 import { MongoStore } from '../store/mongo.ts'
 import type { Store } from '../store/types.ts'
 import { createVectorIndex, type CreatedVectorIndex, type VectorIndexChoice } from './index.ts'
@@ -16,11 +17,14 @@ export interface StoreIndexOptions {
   log: VectorLogger
 }
 
-/** Changes whenever memory embeddings are added or removed: their count and the newest id. */
+/**
+ * Changes whenever memory embeddings are added or removed, or given a world: their count, the newest id and
+ * how many have no worldId (the index leaves those out, so a later migration of them means a rebuild).
+ */
 export async function embeddingsVersion (store: Store): Promise<string> {
   const embeddings = store.collection('memoryEmbeddings')
   const newest = await embeddings.findOne({}, { sort: { _creationTime: -1 } })
-  return `${await embeddings.count()}:${newest?._id ?? ''}`
+  return `${await embeddings.count()}:${newest?._id ?? ''}:${await embeddings.count({ worldId: null })}`
 }
 
 /** True for a MongoDB Atlas connection string (Vector Search available). */
@@ -31,6 +35,8 @@ export function isAtlasUrl (url: string | undefined): boolean {
 export async function openStoreVectorIndex (o: StoreIndexOptions): Promise<CreatedVectorIndex> {
   const { store, log } = o
   const mongo = store instanceof MongoStore ? store : undefined
+  // Before anything reads the embeddings: the index holds only memories that belong to a world.
+  await assignMemoryWorlds(store, log)
   const version = await embeddingsVersion(store)
   const created = await createVectorIndex(o.kind, {
     dimension: o.dimension,
@@ -46,11 +52,13 @@ export async function openStoreVectorIndex (o: StoreIndexOptions): Promise<Creat
     return created
   }
   if (!created.needsRebuild) return created
-  const total = await store.collection('memoryEmbeddings').count()
+  // Embeddings without a world (player ids several worlds use, see assignMemoryWorlds) are left out: no world may see them.
+  const scoped = { worldId: { $ne: null } }
+  const total = await store.collection('memoryEmbeddings').count(scoped)
   log.info({ kind: created.kind, total }, 'rebuilding the memory vector index from the store')
   const source = (async function * () {
-    for await (const doc of store.collection('memoryEmbeddings').iterate({}, { batchSize: 2000 })) {
-      yield { id: doc._id, playerId: doc.playerId as string, embedding: Float32Array.from(doc.embedding as number[]) }
+    for await (const doc of store.collection('memoryEmbeddings').iterate(scoped, { batchSize: 2000 })) {
+      yield { id: doc._id, worldId: doc.worldId as string, playerId: doc.playerId as string, embedding: Float32Array.from(doc.embedding as number[]) }
     }
   })()
   if (created.kind === 'hnsw') {

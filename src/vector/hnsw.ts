@@ -11,7 +11,7 @@ import { FingerprintAccumulator } from './fingerprint.ts'
 import { normalized } from './math.ts'
 import { buildWorkerSource } from './hnsw-worker.ts'
 import type { BuildJob, BuildReply } from './hnsw-worker.ts'
-import { assertDimension } from './types.ts'
+import { assertDimension, ownerKey } from './types.ts'
 import type { MemoryVector, MemoryVectorIndex, ProgressCallback, VectorHit, VectorLogger } from './types.ts'
 
 type Graph = InstanceType<typeof hnswlib.HierarchicalNSW>
@@ -31,7 +31,8 @@ export const HNSW_DEFAULTS = {
 }
 
 const MANIFEST = 'manifest.json'
-const FORMAT = 1
+/** 2: players are keyed by (world, player) owner keys; a format-1 index (keyed by player id alone) is stale. */
+const FORMAT = 2
 const YIELD_EVERY = 256
 
 export interface HnswIndexOptions {
@@ -108,6 +109,7 @@ interface GraphPlayer {
 
 type Player = ExactPlayer | GraphPlayer
 
+/** "Player" below means an owner: one player of one world (`ownerKey`), since player ids repeat across worlds. */
 interface State {
   players: Map<string, Player>
   playerOf: Map<string, string>
@@ -325,7 +327,8 @@ function createIndex (opts: HnswIndexOptions): { index: HnswVectorIndex, load: (
 
   /** Returns the exact block that crossed the threshold, if any, for the caller to promote. */
   function upsertOne (s: State, item: MemoryVector): ExactBlock | undefined {
-    const { id, playerId, embedding } = item
+    const { id, embedding } = item
+    const playerId = ownerKey(item.worldId, item.playerId)
     const previous = s.playerOf.get(id)
     if (previous !== undefined && previous !== playerId) removeOne(s, id)
     if (!s.playerOf.has(id)) {
@@ -349,7 +352,7 @@ function createIndex (opts: HnswIndexOptions): { index: HnswVectorIndex, load: (
   async function applyUpsert (s: State, items: MemoryVector[]): Promise<void> {
     for (const item of items) {
       const block = upsertOne(s, item)
-      if (block !== undefined) await promote(s, item.playerId, block)
+      if (block !== undefined) await promote(s, ownerKey(item.worldId, item.playerId), block)
     }
   }
 
@@ -380,10 +383,10 @@ function createIndex (opts: HnswIndexOptions): { index: HnswVectorIndex, load: (
       for (const id of ids) removeOne(state, id)
     },
 
-    async search (playerId: string, query: Float32Array, k: number): Promise<VectorHit[]> {
+    async search (worldId: string, playerId: string, query: Float32Array, k: number): Promise<VectorHit[]> {
       assertOpen()
       assertDimension(query, dimension)
-      const p = state.players.get(playerId)
+      const p = state.players.get(ownerKey(worldId, playerId))
       if (p === undefined || k <= 0) return []
       if (p.type === 'exact') return p.block.search(normalized(query), k)
       const want = Math.min(k, p.labelOf.size)
@@ -440,16 +443,17 @@ function createIndex (opts: HnswIndexOptions): { index: HnswVectorIndex, load: (
       try {
         for await (const item of source) {
           assertDimension(item.embedding, dimension)
+          const owner = ownerKey(item.worldId, item.playerId)
           const previous = next.playerOf.get(item.id)
-          if (previous !== undefined && previous !== item.playerId) removeOne(next, item.id)
+          if (previous !== undefined && previous !== owner) removeOne(next, item.id)
           if (!next.playerOf.has(item.id)) {
-            next.playerOf.set(item.id, item.playerId)
+            next.playerOf.set(item.id, owner)
             next.fingerprint.add(item.id)
           }
-          let p = next.players.get(item.playerId) as ExactPlayer | undefined
+          let p = next.players.get(owner) as ExactPlayer | undefined
           if (p === undefined) {
             p = { type: 'exact', block: new ExactBlock(dimension) }
-            next.players.set(item.playerId, p)
+            next.players.set(owner, p)
           }
           // Everything loads as exact blocks first; big players are promoted once their size is known.
           p.block.upsert(item.id, item.embedding)
@@ -631,6 +635,8 @@ export async function openHnswIndex (opts: HnswOpenOptions): Promise<HnswOpenRes
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fail('missing')
     return fail('corrupt', { err })
   }
+  // An older format was written before memories were scoped by world: the store holds the truth, so rebuild.
+  if (typeof manifest.format === 'number' && manifest.format < FORMAT) return fail('stale', { format: manifest.format, expected: FORMAT })
   if (manifest.format !== FORMAT) return fail('corrupt', { format: manifest.format })
   if (manifest.dimension !== dimension) return fail('dimension', { found: manifest.dimension, dimension })
   if (expectedFingerprint !== undefined && manifest.fingerprint !== expectedFingerprint) {

@@ -16,10 +16,10 @@ export function observeSearches (index: MemoryVectorIndex, onSearch: (report: Ve
     get kind () { return index.kind },
     upsert: async (items) => { await index.upsert(items) },
     remove: async (ids) => { await index.remove(ids) },
-    search: async (playerId, query, k) => {
+    search: async (worldId, playerId, query, k) => {
       const started = performance.now()
       try {
-        const hits = await index.search(playerId, query, k)
+        const hits = await index.search(worldId, playerId, query, k)
         report({ kind: index.kind, ms: performance.now() - started, ok: true, hits: hits.length })
         return hits
       } catch (err) {

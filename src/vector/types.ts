@@ -1,10 +1,16 @@
 import createError from '@fastify/error'
 
-/** One memory's embedding, always owned by exactly one player. */
+/** One memory's embedding, always owned by exactly one player of one world (player ids repeat across worlds). */
 export interface MemoryVector {
   id: string
+  worldId: string
   playerId: string
   embedding: Float32Array
+}
+
+/** The key an index groups vectors by: one player of one world. NUL never occurs in either id. */
+export function ownerKey (worldId: string, playerId: string): string {
+  return `${worldId}\u0000${playerId}`
 }
 
 export interface VectorHit {
@@ -15,15 +21,15 @@ export interface VectorHit {
 
 export type VectorIndexKind = 'hnsw' | 'exact' | 'atlas'
 
-/** A nearest-neighbour index over memory embeddings, searched one player at a time. */
+/** A nearest-neighbour index over memory embeddings, searched one player of one world at a time. */
 export interface MemoryVectorIndex {
   readonly kind: VectorIndexKind
-  /** Inserts or replaces by id; an id that moves to another player leaves the old one. */
+  /** Inserts or replaces by id; an id that moves to another player or world leaves the old one. */
   upsert (items: MemoryVector[]): Promise<void>
   /** Unknown ids are ignored. */
   remove (ids: string[]): Promise<void>
-  /** The k memories of `playerId` closest to `query`, best first. Never another player's. */
-  search (playerId: string, query: Float32Array, k: number): Promise<VectorHit[]>
+  /** The k memories of `playerId` in `worldId` closest to `query`, best first. Never another player's or world's. */
+  search (worldId: string, playerId: string, query: Float32Array, k: number): Promise<VectorHit[]>
   /** Live (not deleted) vectors held. */
   size (): number
   /** Persists what is held, where the implementation persists at all. */

@@ -91,8 +91,8 @@ for (const target of storeTargets()) {
     await store.collection('messages').insertMany(Array.from({ length: 50 }, (_, i) => ({ worldId: world.worldId, conversationId: 'c:1', messageUuid: `m${i}`, author: 'p:0', text: `hello ${i}` })))
     await store.collection('llmUsage').insertOne({ worldId: world.worldId, hour: 1, calls: 3 })
     await store.collection('playerDescriptions').insertOne({ worldId: world.worldId, playerId: 'p:90', name: 'Only here', description: 'x', character: 'f1' })
-    const e = await store.collection('memoryEmbeddings').insertOne({ playerId: 'p:90', embedding: [0.5, 0.5] })
-    await store.collection('memories').insertOne({ playerId: 'p:90', embeddingId: e._id, description: 'a memory', importance: 1, lastAccess: 1, data: { type: 'reflection', relatedMemoryIds: [] } })
+    const e = await store.collection('memoryEmbeddings').insertOne({ worldId: world.worldId, playerId: 'p:90', embedding: [0.5, 0.5] })
+    await store.collection('memories').insertOne({ worldId: world.worldId, playerId: 'p:90', embeddingId: e._id, description: 'a memory', importance: 1, lastAccess: 1, data: { type: 'reflection', relatedMemoryIds: [] } })
 
     t.equal((await townhall(['world', 'delete', '--world', world.worldId], config)).code, 2, 'delete needs --yes')
     const signal = await deleteKilledAfter('inputs', { ...config, WORLD_ID: world.worldId })

@@ -96,8 +96,8 @@ for (const target of storeTargets()) {
     // LLM calls (one failing), and a memory search through the vector index.
     await app.llm.chat({ messages: [{ role: 'user', content: 'Say hello.' }], attribution: { worldId: status.worldId } })
     await t.rejects(app.llm.chat({ messages: [{ role: 'user', content: 'PLEASE FAIL' }], maxRetries: 0 }))
-    await app.memories.add({ playerId: 'p:metrics', description: 'I saw the miller at the pond', importance: 3, data: { type: 'relationship', playerId: 'p:2' } })
-    t.ok((await app.memories.search('p:metrics', 'the pond', 3)).length > 0, 'the search found the memory')
+    await app.memories.add({ worldId: status.worldId, playerId: 'p:metrics', description: 'I saw the miller at the pond', importance: 3, data: { type: 'relationship', playerId: 'p:2' } })
+    t.ok((await app.memories.search(status.worldId, 'p:metrics', 'the pond', 3)).length > 0, 'the search found the memory')
 
     let families = new Map<string, Family>()
     await waitFor('every metric family to have samples', async () => {

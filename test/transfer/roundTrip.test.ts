@@ -41,6 +41,8 @@ for (const target of storeTargets()) {
     const memory = await store.collection('memories').findOne({})
     const embedding = await store.collection('memoryEmbeddings').findOne({ _id: memory!.embeddingId as string })
     t.equal(embedding?.playerId, memory?.playerId, 'a memory finds its embedding under the Convex id')
+    t.equal(await store.collection('memories').count({ worldId: manifest.worldId }), manifest.tables.memories!.documents, 'imported memories get the world of the export')
+    t.equal(await store.collection('memoryEmbeddings').count({ worldId: manifest.worldId }), manifest.tables.memoryEmbeddings!.documents, 'and so do their embeddings')
     const cached = await store.collection('embeddingsCache').findOne({})
     t.match(cached, { model: MODEL, textHash: /^[0-9a-f]{64}$/ }, 'cache text hashes become hex under the model key')
 

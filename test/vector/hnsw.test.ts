@@ -11,6 +11,8 @@ import { defaultShape, recallAt, SyntheticPlayer } from '../../src/vector/synthe
 import type { MemoryVector, MemoryVectorIndex } from '../../src/vector/types.ts'
 import { VectorDimensionError } from '../../src/vector/types.ts'
 
+const W = 'w:1'
+
 const dimension = 128
 
 /** 5,000 clustered vectors over `players` players, plus a generator per player for queries. */
@@ -20,7 +22,7 @@ function world (players: number, total = 5000, seed = 7): { items: MemoryVector[
   const items: MemoryVector[] = []
   for (let i = 0; i < total; i++) {
     const p = i % players
-    items.push({ id: `m${i}`, playerId: `p${p}`, embedding: gens[p].memory() })
+    items.push({ id: `m${i}`, worldId: W, playerId: `p${p}`, embedding: gens[p].memory() })
   }
   return { items, gens }
 }
@@ -36,7 +38,7 @@ async function meanRecall (index: MemoryVectorIndex, exact: MemoryVectorIndex, g
   for (let q = 0; q < queries; q++) {
     const p = q % gens.length
     const query = gens[p].query()
-    sum += recallAt(await exact.search(`p${p}`, query, 10), await index.search(`p${p}`, query, 10))
+    sum += recallAt(await exact.search(W, `p${p}`, query, 10), await index.search(W, `p${p}`, query, 10))
   }
   return sum / queries
 }
@@ -69,7 +71,7 @@ test('results survive a restart', async (t) => {
   await first.index.remove(['m0', 'm11', 'm22'])
   t.same(first.index.stats(), { vectors: 2997, players: 10, exactPlayers: 0, graphPlayers: 10, deletedNodes: 3 })
   const queries = gens.flatMap((g, p) => [0, 1, 2].map(() => ({ playerId: `p${p}`, query: g.query() })))
-  const before = await Promise.all(queries.map(q => first.index.search(q.playerId, q.query, 10)))
+  const before = await Promise.all(queries.map(q => first.index.search(W, q.playerId, q.query, 10)))
   const fingerprint = first.index.fingerprint()
   await first.index.flush()
   await first.index.close()
@@ -79,7 +81,7 @@ test('results survive a restart', async (t) => {
   t.equal(second.needsRebuild, false)
   t.equal(second.index.size(), 2997)
   t.equal(second.index.fingerprint(), fingerprint)
-  const after = await Promise.all(queries.map(q => second.index.search(q.playerId, q.query, 10)))
+  const after = await Promise.all(queries.map(q => second.index.search(W, q.playerId, q.query, 10)))
   t.same(after.map(hits => hits.map(h => h.id)), before.map(hits => hits.map(h => h.id)))
   t.notOk(after.flat().some(h => ['m0', 'm11', 'm22'].includes(h.id)), 'deleted memories stay deleted')
 })
@@ -91,14 +93,14 @@ test('exact players and later changes persist too', async (t) => {
   await first.index.upsert(items)
   await first.index.flush()
   await first.index.remove(['m1'])
-  await first.index.upsert([{ id: 'late', playerId: 'p9', embedding: gens[0].memory() }])
+  await first.index.upsert([{ id: 'late', worldId: W, playerId: 'p9', embedding: gens[0].memory() }])
   await first.index.flush()
   await first.index.close()
   const second = await openHnswIndex({ dir, dimension, expectedFingerprint: fingerprintOfIds([...items.map(i => i.id).filter(id => id !== 'm1'), 'late']) })
   t.teardown(() => second.index.close())
   t.equal(second.needsRebuild, false)
   t.same(second.index.stats(), { vectors: 400, players: 5, exactPlayers: 5, graphPlayers: 0, deletedNodes: 0 })
-  t.same((await second.index.search('p9', gens[0].query(), 5)).map(h => h.id), ['late'])
+  t.same((await second.index.search(W, 'p9', gens[0].query(), 5)).map(h => h.id), ['late'])
 })
 
 test('deleted memories are never returned, before and after compaction', async (t) => {
@@ -110,7 +112,7 @@ test('deleted memories are never returned, before and after compaction', async (
   for (let i = 0; i < 1200; i += 2) deleted.add(`m${i}`)
   await index.remove([...deleted].slice(0, 200))
   for (let q = 0; q < 20; q++) {
-    const hits = await index.search('p0', gens[0].query(), 50)
+    const hits = await index.search(W, 'p0', gens[0].query(), 50)
     t.notOk(hits.some(h => deleted.has(h.id) && Number(h.id.slice(1)) < 400))
   }
   t.equal(index.stats().deletedNodes, 200)
@@ -118,12 +120,12 @@ test('deleted memories are never returned, before and after compaction', async (
   t.equal(index.size(), 600)
   t.equal(index.stats().deletedNodes, 0, 'the graph was compacted once deletions outnumbered live nodes')
   for (let q = 0; q < 20; q++) {
-    const hits = await index.search('p0', gens[0].query(), 50)
+    const hits = await index.search(W, 'p0', gens[0].query(), 50)
     t.equal(hits.length, 50)
     t.notOk(hits.some(h => deleted.has(h.id)))
   }
   // Asking for more than the player holds returns what is left.
-  t.equal((await index.search('p0', gens[0].query(), 5000)).length, 600)
+  t.equal((await index.search(W, 'p0', gens[0].query(), 5000)).length, 600)
 })
 
 test('search never returns another player\'s memory', async (t) => {
@@ -136,11 +138,11 @@ test('search never returns another player\'s memory', async (t) => {
     // Query with another player's centre: the closest vectors overall belong to someone else.
     const query = gens[(q + 1) % 5].query()
     const playerId = `p${q % 5}`
-    const hits = await index.search(playerId, query, 10)
+    const hits = await index.search(W, playerId, query, 10)
     t.equal(hits.length, 10)
     t.ok(hits.every(h => owner.get(h.id) === playerId))
   }
-  t.same(await index.search('nobody', gens[0].query(), 10), [])
+  t.same(await index.search(W, 'nobody', gens[0].query(), 10), [])
 })
 
 test('an upsert that moves a memory to another player leaves the first', async (t) => {
@@ -149,10 +151,10 @@ test('an upsert that moves a memory to another player leaves the first', async (
   t.teardown(() => index.close())
   await index.upsert(items)
   const moved = items[0]
-  await index.upsert([{ ...moved, playerId: 'p1' }])
+  await index.upsert([{ ...moved, worldId: W, playerId: 'p1' }])
   t.equal(index.size(), 600)
-  t.notOk((await index.search('p0', moved.embedding, 300)).some(h => h.id === moved.id))
-  t.equal((await index.search('p1', moved.embedding, 1))[0].id, moved.id)
+  t.notOk((await index.search(W, 'p0', moved.embedding, 300)).some(h => h.id === moved.id))
+  t.equal((await index.search(W, 'p1', moved.embedding, 1))[0].id, moved.id)
   t.ok(gens.length === 2)
 })
 
@@ -160,10 +162,10 @@ test('a vector of the wrong dimension is rejected and nothing is written', async
   const index = createHnswIndex({ dimension })
   t.teardown(() => index.close())
   const { items } = world(1, 10)
-  await t.rejects(index.upsert([...items, { id: 'bad', playerId: 'p0', embedding: new Float32Array(1024) }]), VectorDimensionError)
+  await t.rejects(index.upsert([...items, { id: 'bad', worldId: W, playerId: 'p0', embedding: new Float32Array(1024) }]), VectorDimensionError)
   t.equal(index.size(), 0)
-  await t.rejects(index.search('p0', new Float32Array(64), 3), VectorDimensionError)
-  await t.rejects(index.rebuild([{ id: 'bad', playerId: 'p0', embedding: new Float32Array(3) }]), VectorDimensionError)
+  await t.rejects(index.search(W, 'p0', new Float32Array(64), 3), VectorDimensionError)
+  await t.rejects(index.rebuild([{ id: 'bad', worldId: W, playerId: 'p0', embedding: new Float32Array(3) }]), VectorDimensionError)
 })
 
 test('a stale, missing, corrupt or other-dimension index needs a rebuild', async (t) => {
@@ -192,7 +194,7 @@ test('rebuild replaces the contents, reports progress and persists', async (t) =
   const dir = await tempDir(t)
   const { items, gens } = world(3, 3000)
   const opened = await openHnswIndex({ dir, dimension, exactThreshold: 500 })
-  await opened.index.upsert([{ id: 'old', playerId: 'p0', embedding: gens[0].memory() }])
+  await opened.index.upsert([{ id: 'old', worldId: W, playerId: 'p0', embedding: gens[0].memory() }])
   await opened.index.flush()
   async function * source (): AsyncIterable<MemoryVector> {
     for (const item of items) yield item
@@ -211,7 +213,7 @@ test('rebuild replaces the contents, reports progress and persists', async (t) =
   t.equal(lastLoad, 3000)
   t.equal(opened.index.size(), 3000)
   t.same(opened.index.stats().graphPlayers, 3)
-  t.notOk((await opened.index.search('p0', gens[0].query(), 3000)).some(h => h.id === 'old'))
+  t.notOk((await opened.index.search(W, 'p0', gens[0].query(), 3000)).some(h => h.id === 'old'))
   await opened.index.close()
   const reopened = await openHnswIndex({ dir, dimension, expectedFingerprint: fingerprintOfIds(items.map(i => i.id)) })
   t.teardown(() => reopened.index.close())
@@ -233,12 +235,12 @@ test('a rebuild in worker threads gives the same graphs as one on the main threa
   t.equal(inWorkers.stats().graphPlayers, 4)
   for (let q = 0; q < 20; q++) {
     const query = gens[q % 4].query()
-    const a = await inWorkers.search(`p${q % 4}`, query, 10)
-    const b = await onMain.search(`p${q % 4}`, query, 10)
+    const a = await inWorkers.search(W, `p${q % 4}`, query, 10)
+    const b = await onMain.search(W, `p${q % 4}`, query, 10)
     t.same(a.map(h => h.id), b.map(h => h.id))
   }
   // The worker-built graphs take later writes like any other.
   await inWorkers.remove(['m0'])
-  await inWorkers.upsert([{ id: 'new', playerId: 'p0', embedding: items[0].embedding }])
-  t.equal((await inWorkers.search('p0', items[0].embedding, 1))[0].id, 'new')
+  await inWorkers.upsert([{ id: 'new', worldId: W, playerId: 'p0', embedding: items[0].embedding }])
+  t.equal((await inWorkers.search(W, 'p0', items[0].embedding, 1))[0].id, 'new')
 })

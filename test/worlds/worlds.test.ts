@@ -19,13 +19,12 @@ async function counts (store: Store): Promise<Record<string, number>> {
   return out
 }
 
-/** Every document that names the world or its engine, per collection (memories by the world's player ids). */
-async function owned (store: Store, worldId: string, engineId: string, playerIds: string[]): Promise<Record<string, number>> {
+/** Every document that names the world or its engine, per collection (memories and their embeddings by worldId too). */
+async function owned (store: Store, worldId: string, engineId: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {}
   for (const name of collectionNames) {
     const c = store.collection(name)
     out[name] = await c.count({ worldId }) + await c.count({ _id: worldId }) + await c.count({ _id: engineId }) + await c.count({ engineId })
-    if (name === 'memories' || name === 'memoryEmbeddings') out[name] = await c.count({ playerId: { $in: playerIds } })
   }
   return out
 }
@@ -92,19 +91,27 @@ for (const target of storeTargets()) {
     const later = (await readWorld(store, world.worldId)).step.number
     t.ok(later <= stepAtArchive + 1, `no steps after the archive (${stepAtArchive} -> ${later})`)
 
-    // Delete: everything it owns, and its memories (but not another world's player that shares an id).
+    // Delete: everything it owns, and its memories (but not another world's memories of a player with the same id).
     const playerIds = running.players.map((p) => p.id)
-    const embedding = await store.collection('memoryEmbeddings').insertOne({ playerId: playerIds[0]!, embedding: [0.1, 0.2] })
-    await store.collection('memories').insertOne({ playerId: playerIds[0]!, description: 'saw a ship', importance: 3, embeddingId: embedding._id, lastAccess: 1, data: { type: 'relationship', playerId: playerIds[1]! } })
+    const remember = async (worldId: string): Promise<void> => {
+      const embedding = await store.collection('memoryEmbeddings').insertOne({ worldId, playerId: playerIds[0]!, embedding: [0.1, 0.2] })
+      await store.collection('memories').insertOne({ worldId, playerId: playerIds[0]!, description: 'saw a ship', importance: 3, embeddingId: embedding._id, lastAccess: 1, data: { type: 'relationship', playerId: playerIds[1]! } })
+    }
+    await remember(world.worldId)
+    await remember('w:another')
     await store.collection('llmUsage').insertOne({ worldId: world.worldId, hour: 1, calls: 1 })
-    t.ok(Object.values(await owned(store, world.worldId, world.engineId, playerIds)).reduce((a, b) => a + b, 0) > 10, 'the world owns documents before the delete')
+    t.ok(Object.values(await owned(store, world.worldId, world.engineId)).reduce((a, b) => a + b, 0) > 10, 'the world owns documents before the delete')
     const removed = await app.inject({ method: 'DELETE', url: `/api/admin/worlds/${world.worldId}`, headers: admin })
     t.equal(removed.statusCode, 200, removed.body)
-    const report = removed.json() as { removed: Record<string, number>, sharedPlayers: string[] }
+    const report = removed.json() as { removed: Record<string, number> }
     t.equal(report.removed.memories, 1)
+    t.equal(report.removed.memoryEmbeddings, 1)
     t.equal(report.removed.llmUsage, 1)
-    t.same(report.sharedPlayers, [])
-    const left = await owned(store, world.worldId, world.engineId, playerIds)
+    t.notOk('sharedPlayers' in report, 'memories are deleted by world, whatever ids other worlds use')
+    t.same([await store.collection('memories').count({ playerId: playerIds[0]! }), await store.collection('memoryEmbeddings').count({ playerId: playerIds[0]! })], [1, 1],
+      "another world's memories of the same player id stay")
+    for (const name of ['memories', 'memoryEmbeddings'] as const) await store.collection(name).deleteMany({ worldId: 'w:another' })
+    const left = await owned(store, world.worldId, world.engineId)
     t.same(Object.entries(left).filter(([, n]) => n > 0), [], 'nothing of the world is left')
     t.same((await app.inject({ method: 'GET', url: '/api/admin/worlds', headers: admin })).json(), [])
     t.equal((await app.inject({ method: 'DELETE', url: `/api/admin/worlds/${world.worldId}`, headers: admin })).statusCode, 404, 'a deleted world is gone')
@@ -113,10 +120,9 @@ for (const target of storeTargets()) {
     // A running world deleted at once (no archive first): its runner is fenced off and nothing comes back.
     const busy = (await app.inject({ method: 'POST', url: '/api/admin/worlds', headers: admin, payload: { name: 'Busy', map, cast } })).json() as { worldId: string, engineId: string }
     await waitFor('the busy world steps', async () => (await readWorld(store, busy.worldId)).step.number > 3, 30_000)
-    const busyPlayers = (await readWorld(store, busy.worldId)).players.map((p) => p.id)
     t.equal((await app.inject({ method: 'DELETE', url: `/api/admin/worlds/${busy.worldId}`, headers: admin })).statusCode, 200)
     await new Promise((resolve) => setTimeout(resolve, 3000))
-    t.same(Object.entries(await owned(store, busy.worldId, busy.engineId, busyPlayers)).filter(([, n]) => n > 0), [], 'nothing of the running world is left, 3 s later')
+    t.same(Object.entries(await owned(store, busy.worldId, busy.engineId)).filter(([, n]) => n > 0), [], 'nothing of the running world is left, 3 s later')
     t.same(await counts(store), before, 'the store is as empty as at the start')
   })
 }

@@ -23,7 +23,7 @@ test('a configured provider is used, checked at start and its calls recorded; ne
   t.equal(app.llm.mode, 'online')
   await waitUntil(() => provider.requests.length >= 2)
   t.match(app.llmHealth(), { mode: 'online', ok: true, chatModel: 'tiny-chat', embeddingModel: 'tiny-embed', dimension: 32 })
-  await app.memories.add({ playerId: 'p:1', description: 'I met the baker', importance: 4, data: { type: 'relationship', playerId: 'p:2' } })
+  await app.memories.add({ worldId: 'w:1', playerId: 'p:1', description: 'I met the baker', importance: 4, data: { type: 'relationship', playerId: 'p:2' } })
   const usage = app.llmUsage()
   t.ok(usage.some((u) => u.operation === 'chat' && u.model === 'tiny-chat' && u.promptTokens >= 12 && u.completionTokens >= 3), 'tokens recorded per call')
   t.ok(usage.some((u) => u.operation === 'embed' && u.model === 'tiny-embed' && u.calls >= 2))

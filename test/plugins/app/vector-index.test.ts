@@ -23,13 +23,13 @@ test('memories survive a restart in the HNSW index, and a missing index is rebui
   }
   const first = await boot()
   t.equal(first.vectorIndex.kind, 'hnsw')
-  const memory = await first.memories.add({ playerId: 'p:1', description: 'I watched the river flood the mill last spring', importance: 7, data: { type: 'relationship', playerId: 'p:2' } })
-  await first.memories.add({ playerId: 'p:2', description: 'The river flooded the mill', importance: 3, data: { type: 'relationship', playerId: 'p:1' } })
+  const memory = await first.memories.add({ worldId: 'w:1', playerId: 'p:1', description: 'I watched the river flood the mill last spring', importance: 7, data: { type: 'relationship', playerId: 'p:2' } })
+  await first.memories.add({ worldId: 'w:1', playerId: 'p:2', description: 'The river flooded the mill', importance: 3, data: { type: 'relationship', playerId: 'p:1' } })
   await first.close()
 
   const second = await boot()
   t.equal(second.vectorIndex.size(), 2, 'the persisted index is loaded')
-  const found = await second.memories.search('p:1', 'the flood at the mill', 3)
+  const found = await second.memories.search('w:1', 'p:1', 'the flood at the mill', 3)
   t.same(found.map((m: MemoryDoc) => m._id), [memory._id], "only p:1's memory, never another player's")
   await second.close()
 
@@ -37,5 +37,5 @@ test('memories survive a restart in the HNSW index, and a missing index is rebui
   const third = await boot()
   t.teardown(async () => { await third.close() })
   t.equal(third.vectorIndex.size(), 2, 'rebuilt from the stored embeddings')
-  t.same((await third.memories.search('p:1', 'the flood at the mill', 3)).map((m: MemoryDoc) => m._id), [memory._id])
+  t.same((await third.memories.search('w:1', 'p:1', 'the flood at the mill', 3)).map((m: MemoryDoc) => m._id), [memory._id])
 })

@@ -83,7 +83,7 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Delete a world and everything it owns (engine, inputs, messages, memories and their vectors, usage, map, descriptions, archived rows). Idempotent: a delete cut short is finished by calling it again.',
       params: WorldParams,
       response: {
-        200: Type.Object({ worldId: Type.String(), removed: Type.Record(Type.String(), Type.Integer()), sharedPlayers: Type.Array(Type.String()) }),
+        200: Type.Object({ worldId: Type.String(), removed: Type.Record(Type.String(), Type.Integer()) }),
         404: ErrorRef,
         ...errors
       }
