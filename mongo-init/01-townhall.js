@@ -30,7 +30,8 @@ const indexes = {
   memoryEmbeddings: [[{ playerId: 1 }]],
   embeddingsCache: [[{ model: 1, textHash: 1 }, true]],
   llmUsage: [[{ worldId: 1, hour: 1 }]],
-  llmControls: [[{ worldId: 1 }]]
+  llmControls: [[{ worldId: 1 }]],
+  snapshots: [[{ worldId: 1, step: 1 }, true]]
 }
 
 const existing = new Set(town.getCollectionNames())

@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { EngineSupervisor } from '../../src/engine/supervisor.ts'
-import type { StepReport } from '../../src/engine/runner.ts'
+import type { RunnerOptions, StepReport } from '../../src/engine/runner.ts'
 import type { AgentBrain } from '../../src/engine/operations.ts'
 import { MemoryService } from '../../src/agents/memory.ts'
 import { llmBrain } from '../../src/agents/brain.ts'
@@ -37,13 +37,18 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
     }
   }
   const stepListeners: Array<(report: StepReport) => void> = []
+  // Typed as the runner's options: the supervisor passes them through to each runner.
+  const runner: Partial<RunnerOptions> = {
+    maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP,
+    snapshots: { everySteps: config.SNAPSHOT_EVERY_STEPS, keep: config.SNAPSHOT_KEEP }
+  }
   const supervisor = new EngineSupervisor({
     brain: guarded,
     store: fastify.store,
     log,
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,
     maxWorlds: config.ENGINE_MAX_WORLDS,
-    runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP },
+    runner,
     onStep: (report) => {
       for (const listener of stepListeners) {
         // A failing listener must never fail a committed step.

@@ -9,7 +9,7 @@ export type CollectionName =
   | 'worlds' | 'worldStatus' | 'engines' | 'inputs' | 'maps' | 'playerDescriptions' | 'agentDescriptions'
   | 'archivedPlayers' | 'archivedAgents' | 'archivedConversations' | 'participatedTogether' | 'messages'
   | 'memories' | 'memoryEmbeddings' | 'embeddingsCache' | 'llmUsage'
-  | 'llmControls'
+  | 'llmControls' | 'snapshots'
 
 export const collections: Record<CollectionName, IndexSpec[]> = {
   worlds: [],
@@ -37,7 +37,9 @@ export const collections: Record<CollectionName, IndexSpec[]> = {
   // Hourly LLM usage per world, agent and model (one document each, updated with $inc).
   llmUsage: [{ keys: { worldId: 1, hour: 1 } }],
   // LLM pauses (the deployment's, each world's) and per-world budget overrides (src/llm/controls.ts).
-  llmControls: [{ keys: { worldId: 1 } }]
+  llmControls: [{ keys: { worldId: 1 } }],
+  // A world's game state at a step, with the step records since the one before (src/engine/snapshots.ts).
+  snapshots: [{ keys: { worldId: 1, step: 1 }, unique: true }]
 }
 export const collectionNames = Object.keys(collections) as CollectionName[]
 
