@@ -93,8 +93,13 @@ function compare (expected: Comparable, actual: Comparable): Difference | null {
   return firstDifference(expected.step, actual.step, 'step')
 }
 
+/**
+ * A stored state in the form the runner writes today: an entity an imported or older world still holds in the
+ * object forms (unpacked routes and markers) and that no step has rewritten compares equal to its packed self.
+ */
 function stateOf (doc: Pick<StoredWorldDoc, typeof STATE_FIELDS[number]>): Record<string, unknown> {
-  return Object.fromEntries(STATE_FIELDS.map((f) => [f, f === 'players' || f === 'agents' || f === 'conversations' ? doc[f] ?? {} : doc[f]]))
+  const fields = Object.fromEntries(STATE_FIELDS.map((f) => [f, doc[f]]))
+  return storedState(worldFromStored(structuredClone(fields) as StoredWorldDoc))
 }
 
 /** Rebuilds (and with `verify` checks) a world over its kept steps; throws ReplayRangeError for a bad world or range. */
