@@ -156,6 +156,8 @@ for (const target of storeTargets()) {
       t.equal(after.stderr.split('\n').length, 2, 'one line')
       const bad = await townhall(['world', 'replay', status.worldId, '--from-step', 'x'], config)
       t.equal(bad.code, 2)
+      const never = await createWorldRecords(store, { now: clock, agents: 0, seed: 1 })
+      await t.rejects(replayWorld(store, never.worldId, { verify: true }), { name: 'Error', message: /has no snapshots to replay from/ }, 'a world that never ran under snapshots')
     })
 
     t.test('a snapshot on demand joins the chain', async (t) => {
