@@ -31,7 +31,8 @@ const indexes = {
   embeddingsCache: [[{ model: 1, textHash: 1 }, true]],
   llmUsage: [[{ worldId: 1, hour: 1 }]],
   llmControls: [[{ worldId: 1 }]],
-  instances: [[{ until: 1 }]]
+  instances: [[{ until: 1 }]],
+  snapshots: [[{ worldId: 1, step: 1 }, true]]
 }
 
 const existing = new Set(town.getCollectionNames())

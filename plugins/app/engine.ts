@@ -46,7 +46,11 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,
     maxWorlds: config.ENGINE_MAX_WORLDS,
     checkEveryMs: config.ENGINE_CHECK_MS,
-    runner: { maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP, leaseMs: config.ENGINE_LEASE_MS },
+    runner: {
+      maxInputsPerStep: config.ENGINE_MAX_INPUTS_PER_STEP,
+      leaseMs: config.ENGINE_LEASE_MS,
+      snapshots: { everySteps: config.SNAPSHOT_EVERY_STEPS, keep: config.SNAPSHOT_KEEP }
+    },
     onStep: (report) => {
       for (const listener of stepListeners) {
         // A failing listener must never fail a committed step.

@@ -4,6 +4,7 @@ import {
   addDebugPlayers, kickWorld, resumeWorld, stopWorld, summarizeWorld, wipe, type WorldSummary
 } from '../engine/worlds.ts'
 import { worldsUsage } from './worlds.ts'
+import { replayUsage } from './replay.ts'
 
 export const usage = `Usage: townhall <command> [options]
 
@@ -15,6 +16,7 @@ Commands:
   world kick                     restart the world's engine with a fresh runner
   world debug-players <N>        add N debug players that wander the town
 ${worldsUsage}
+${replayUsage}
   llm pause|resume [--world <id>]  pause or resume all LLM use of a world, or of the deployment
   llm status [--world <id>] [--json]  paused or not, the budget in force and what was spent
   llm budget [--world <id>] <limit>=<value>...  set a world's budget: tokens-per-hour,
@@ -30,6 +32,8 @@ Options:
   --world <id>                   act on this world instead of the default one
   --dry-run                      import-convex: read and check everything, write nothing
   --allow-skips                  import-convex: exit 0 even when documents were skipped
+  --from-step N, --to-step M     world replay: the steps to rebuild (default: all kept)
+  --verify                       world replay: compare with the snapshots and the committed world
   --json                         print the report as JSON
   -h, --help                     show this help
 

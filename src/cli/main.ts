@@ -6,17 +6,18 @@ import { runCommand, usage, UsageError } from './commands.ts'
 import { runTransferCommand, transferCommands } from './transfer.ts'
 import { runWorldCommand, worldCommands, WorldCommandError } from './worlds.ts'
 import { runLlmCommand } from './llm.ts'
+import { replayCommands, runReplayCommand } from './replay.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`townhall: ${message}\n`)
   process.exit(code)
 }
 
-let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
+let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
 try {
   parsed = parseArgs({
     args: process.argv.slice(2),
-    options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true
   })
 } catch (err) {
@@ -45,6 +46,12 @@ if (positionals[0] === 'start') {
   try {
     if (transferCommands.has(positionals[0]!)) {
       const result = await runTransferCommand(store, config, { positionals, json: values.json === true, dryRun: values['dry-run'] === true, allowSkips: values['allow-skips'] === true })
+      process.stdout.write(`${result.text}\n`)
+      process.exitCode = result.code
+    } else if (positionals[0] === 'world' && replayCommands.has(positionals[1] ?? '')) {
+      const result = await runReplayCommand(store, config, {
+        positionals, world: values.world, fromStep: values['from-step'], toStep: values['to-step'], verify: values.verify === true, json: values.json === true
+      }, (line) => { process.stderr.write(`${line}\n`) }, Date.now)
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code
     } else if (positionals[0] === 'world' && worldCommands.has(positionals[1] ?? '')) {

@@ -7,6 +7,7 @@ import { diffFields } from './diff.ts'
 import { loadWorld, storedState } from './worldDoc.ts'
 import { applyOutbox, humansChanged, operationsToRestart, outboxIsEmpty, outboxOf, recordHumanPlayers } from './outbox.ts'
 import type { EngineDoc, InputDoc, Outbox, StepState, WorldDoc } from './types.ts'
+import { stepRecord, takeSnapshot, type SnapshotPolicy, type SnapshotReason } from './snapshots.ts'
 
 export interface RunnerOptions {
   store: Store
@@ -26,6 +27,8 @@ export interface RunnerOptions {
   onStep?: (report: StepReport) => void
   /** For tests: waits between steps; defaults to a timer. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+  /** Snapshots and step records for replay (SNAPSHOT_EVERY_STEPS, SNAPSHOT_KEEP); none without. */
+  snapshots?: SnapshotPolicy
 }
 
 export interface StepReport {
@@ -84,7 +87,7 @@ export function writeBreakdown (update: Update): Record<string, number> {
 
 export class WorldRunner {
   readonly worldId: string
-  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep'>> & Pick<RunnerOptions, 'startOperation' | 'onStep'>
+  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots'>
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>
   readonly #abort = new AbortController()
   #world: WorldDoc | null = null
@@ -145,6 +148,8 @@ export class WorldRunner {
     const owed = world.outbox
     if (owed !== undefined) await this.#finishOutbox(world, owed)
     this.#world = world
+    // A world's first run under snapshots starts its chain, so replay can begin at the state it started from.
+    if (this.#snapshotEvery > 0 && await store.collection('snapshots').count({ worldId: this.worldId }) === 0) await this.#snapshot('first')
     await recordHumanPlayers(store, this.worldId, world)
     // Every operation in flight restarts from its agent's marker (not only the last step's): none waits out its timeout.
     for (const op of await operationsToRestart(store, world, this.#o.now())) this.#o.startOperation?.(op, this)
@@ -219,6 +224,8 @@ export class WorldRunner {
       $set: { ...diff.$set, step: nextStep, historicalLocations: result.historicalLocations.map(({ playerId, location }) => ({ playerId, location: Buffer.from(location.buffer, location.byteOffset, location.byteLength) })) },
       ...(Object.keys(diff.$unset).length > 0 ? { $unset: diff.$unset } : {})
     }
+    // What replay needs to redo this step, committed with it.
+    if (this.#snapshotEvery > 0) update.$set![`stepLog.${nextStep.number}`] = stepRecord(step, nextStep, from)
     const hasOutbox = !outboxIsEmpty(outbox)
     if (hasOutbox) update.$set!.outbox = outbox
     const computeMs = performance.now() - computeStart
@@ -239,6 +246,7 @@ export class WorldRunner {
         { $max: { currentTime: nextStep.currentTime, lastStepTs: nextStep.lastStepTs } })
     }
     for (const op of result.operations) this.#o.startOperation?.(op, this)
+    if (this.#snapshotEvery > 0 && nextStep.number % this.#snapshotEvery === 0) await this.#snapshot('periodic')
     if (this.#o.onStep !== undefined) {
       const durationMs = performance.now() - stepStart
       const queued = await store.collection('inputs').count({ engineId: world.engineId, number: { $gt: processed } })
@@ -256,6 +264,16 @@ export class WorldRunner {
       })
     }
     return world
+  }
+
+  get #snapshotEvery (): number { return this.#o.snapshots?.everySteps ?? 0 }
+
+  /** A failed snapshot never fails the step: the next one, or the records on the world, cover its steps. */
+  async #snapshot (reason: SnapshotReason): Promise<void> {
+    const policy = { keep: 1, ...this.#o.snapshots, maxRouteSearchesPerStep: this.#o.maxRouteSearchesPerStep }
+    await takeSnapshot(this.#o.store, this.worldId, reason, policy, this.#o.now()).catch((err: unknown) => {
+      this.#o.log.warn({ err, worldId: this.worldId }, 'snapshot failed')
+    })
   }
 
   async #finishOutbox (world: WorldDoc, outbox: Outbox): Promise<void> {

@@ -21,7 +21,7 @@ export interface SupervisorOptions {
   defaultAgents?: number
   /** Most worlds this instance runs at once (ENGINE_MAX_WORLDS). */
   maxWorlds?: number
-  runner?: Partial<Pick<RunnerOptions, 'stepMs' | 'leaseMs' | 'maxInputsPerStep' | 'maxRouteSearchesPerStep'>>
+  runner?: Partial<Pick<RunnerOptions, 'stepMs' | 'leaseMs' | 'maxInputsPerStep' | 'maxRouteSearchesPerStep' | 'snapshots'>>
   onStep?: (report: StepReport) => void
 }
 

@@ -17,6 +17,8 @@ export interface StoredWorldDoc extends Doc {
   step: WorldDoc['step']
   historicalLocations?: WorldDoc['historicalLocations']
   outbox?: WorldDoc['outbox']
+  /** Step records since the last snapshot, by step number (src/engine/snapshots.ts). */
+  stepLog?: Record<string, [number, number, number?]>
 }
 
 function keyed<T extends { id: string }, S> (items: readonly T[], store: (item: T) => S): Record<string, S> {

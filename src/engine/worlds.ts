@@ -16,6 +16,7 @@ import { parseCast } from '../worlds/cast.ts'
 import { parseMap } from '../worlds/map.ts'
 import { fail, integer, text } from '../worlds/validate.ts'
 import { pausedState } from '../llm/controls.ts'
+import { oldestSnapshotInput } from './snapshots.ts'
 
 export const HEARTBEAT_REFRESH_MS = 30_000
 export const IDLE_WORLD_MS = 5 * 60_000
@@ -250,14 +251,18 @@ export async function summarizeWorld (store: Store, worldId?: string): Promise<W
   }
 }
 
-/** Deletes processed inputs older than the retention, always keeping each engine's newest (it anchors numbering). */
+/**
+ * Deletes processed inputs older than the retention, always keeping each engine's newest (it anchors numbering)
+ * and every input a kept snapshot still needs to be replayed from (those after its input number).
+ */
 export async function vacuumInputs (store: Store, now: number): Promise<number> {
   let removed = 0
   for (const engine of await store.collection<EngineDoc>('engines').find({})) {
     const newest = await store.collection<InputDoc>('inputs').findOne({ engineId: engine._id }, { sort: { number: -1 } })
     if (newest === null) continue
+    const replayable = await oldestSnapshotInput(store, engine.worldId) ?? Infinity
     removed += await store.collection('inputs').deleteMany({
-      engineId: engine._id, received: { $lt: now - INPUT_RETENTION_MS }, number: { $lt: Math.min(newest.number, engine.processedInputNumber + 1) }
+      engineId: engine._id, received: { $lt: now - INPUT_RETENTION_MS }, number: { $lt: Math.min(newest.number, engine.processedInputNumber + 1, replayable + 1) }
     })
   }
   return removed
@@ -372,7 +377,7 @@ export async function deleteWorld (store: Store, worldId: string, options: Delet
   await stage('memoryEmbeddings', await store.collection('memoryEmbeddings').deleteMany({ worldId }))
   const owned = async (): Promise<void> => {
     await stage('inputs', await store.collection('inputs').deleteMany({ engineId }))
-    for (const name of ['messages', 'participatedTogether', 'archivedConversations', 'archivedAgents', 'agentDescriptions', 'llmUsage', 'maps', 'archivedPlayers', 'playerDescriptions'] as const) {
+    for (const name of ['messages', 'snapshots', 'participatedTogether', 'archivedConversations', 'archivedAgents', 'agentDescriptions', 'llmUsage', 'maps', 'archivedPlayers', 'playerDescriptions'] as const) {
       await stage(name, await store.collection(name).deleteMany({ worldId }))
     }
   }

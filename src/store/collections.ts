@@ -9,7 +9,7 @@ export type CollectionName =
   | 'worlds' | 'worldStatus' | 'engines' | 'inputs' | 'maps' | 'playerDescriptions' | 'agentDescriptions'
   | 'archivedPlayers' | 'archivedAgents' | 'archivedConversations' | 'participatedTogether' | 'messages'
   | 'memories' | 'memoryEmbeddings' | 'embeddingsCache' | 'llmUsage'
-  | 'llmControls' | 'instances'
+  | 'llmControls' | 'instances' | 'snapshots'
 
 export const collections: Record<CollectionName, IndexSpec[]> = {
   worlds: [],
@@ -41,7 +41,9 @@ export const collections: Record<CollectionName, IndexSpec[]> = {
   // LLM pauses (the deployment's, each world's) and per-world budget overrides (src/llm/controls.ts).
   llmControls: [{ keys: { worldId: 1 } }],
   // Each engine-running instance's heartbeat, for the fair share of worlds (src/engine/supervisor.ts).
-  instances: [{ keys: { until: 1 } }]
+  instances: [{ keys: { until: 1 } }],
+  // A world's game state at a step, with the step records since the one before (src/engine/snapshots.ts).
+  snapshots: [{ keys: { worldId: 1, step: 1 }, unique: true }]
 }
 export const collectionNames = Object.keys(collections) as CollectionName[]
 

@@ -75,7 +75,7 @@ export async function validateStore (options: ValidateOptions): Promise<Validate
         refs.push({ collection: name, id: doc._id, kind: 'world', target: doc.worldId as string, check: 'worldStatus without its world' })
         refs.push({ collection: name, id: doc._id, kind: 'engine', target: doc.engineId as string, check: 'worldStatus without its engine' })
         break
-      case 'messages': case 'playerDescriptions': case 'agentDescriptions': case 'archivedConversations': case 'participatedTogether':
+      case 'messages': case 'snapshots': case 'playerDescriptions': case 'agentDescriptions': case 'archivedConversations': case 'participatedTogether':
         refs.push({ collection: name, id: doc._id, kind: 'world', target: doc.worldId as string, check: `${name} of a missing world` })
         break
       case 'inputs':

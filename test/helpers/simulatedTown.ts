@@ -1,7 +1,7 @@
 // A world run by the real runner and agent operations in simulated time (each step is 1 s of game time, run
 // as soon as the previous step's operations are done), and an LLM client that records every chat request.
 import type { Store } from '../../src/store/types.ts'
-import { WorldRunner } from '../../src/engine/runner.ts'
+import { WorldRunner, type RunnerOptions } from '../../src/engine/runner.ts'
 import { runOperation, type AgentBrain } from '../../src/engine/operations.ts'
 import type { ChatRequest, LlmClient } from '../../src/llm/types.ts'
 import { quietLog } from './engine.ts'
@@ -20,7 +20,7 @@ export function recordingClient (inner: LlmClient, onChat: (request: ChatRequest
 }
 
 /** Starts a runner for `worldId` whose sleep waits for the step's operations, then calls `advance` (1 s on). */
-export function startSimulatedRunner (t: Teardownable, o: { store: Store, worldId: string, brain: AgentBrain, now: () => number, advance: () => void }): WorldRunner {
+export function startSimulatedRunner (t: Teardownable, o: { store: Store, worldId: string, brain: AgentBrain, now: () => number, advance: () => void, runner?: Pick<RunnerOptions, 'snapshots' | 'measureWrites' | 'onStep'> }): WorldRunner {
   const pending = new Set<Promise<void>>()
   const runner: WorldRunner = new WorldRunner({
     store: o.store,
@@ -29,6 +29,7 @@ export function startSimulatedRunner (t: Teardownable, o: { store: Store, worldI
     now: o.now,
     log: quietLog,
     leaseMs: 3600_000,
+    ...o.runner,
     sleep: async () => {
       await Promise.allSettled([...pending])
       o.advance()
