@@ -15,7 +15,11 @@ for (const target of storeTargets()) {
     t.test('every collection of the data model exists and starts empty', async (t) => {
       const { store } = await target.fresh(t)
       for (const name of collectionNames) t.equal(await store.collection(name).count(), 0, name)
-      t.ok(collectionNames.includes('memoryEmbeddings') && collectionNames.length === 16)
+      t.same([...collectionNames].sort(), [
+        'agentDescriptions', 'archivedAgents', 'archivedConversations', 'archivedPlayers', 'embeddingsCache', 'engines', 'inputs',
+        'instances', 'llmControls', 'llmUsage', 'maps', 'memories', 'memoryEmbeddings', 'messages', 'participatedTogether',
+        'playerDescriptions', 'snapshots', 'worldStatus', 'worlds'
+      ], 'the data model\'s collections (BRIEF §1) and townhall\'s own')
     })
 
     t.test('insertOne fills _id and _creationTime; findOne reads it back', async (t) => {
