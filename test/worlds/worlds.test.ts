@@ -106,7 +106,8 @@ for (const target of storeTargets()) {
     const report = removed.json() as { removed: Record<string, number> }
     t.equal(report.removed.memories, 1)
     t.equal(report.removed.memoryEmbeddings, 1)
-    t.equal(report.removed.llmUsage, 1)
+    // The inserted hour, and any the archived world's last calls stored after the archive.
+    t.ok(report.removed.llmUsage >= 1, `removed ${report.removed.llmUsage} usage documents`)
     t.notOk('sharedPlayers' in report, 'memories are deleted by world, whatever ids other worlds use')
     t.same([await store.collection('memories').count({ playerId: playerIds[0]! }), await store.collection('memoryEmbeddings').count({ playerId: playerIds[0]! })], [1, 1],
       "another world's memories of the same player id stay")
