@@ -16,6 +16,7 @@ import { loadWorld } from '../src/engine/worldDoc.ts'
 import type { EngineDoc, InputDoc, WorldStatusDoc } from '../src/engine/types.ts'
 import type { Store } from '../src/store/types.ts'
 import { startServer, type ServerProcess } from '../test/helpers/server.ts'
+import { leasesByInstance } from '../test/helpers/engine.ts'
 import { cpuPressure, quantile, report, sleep } from './lib.ts'
 
 const N = Number(process.env.BENCH_WORLDS ?? 100)
@@ -39,16 +40,6 @@ async function stepsCommitted (server: ServerProcess): Promise<number> {
   return total
 }
 
-async function placement (store: Store): Promise<Map<string, string[]>> {
-  const now = Date.now()
-  const out = new Map<string, string[]>()
-  for (const e of await store.collection<EngineDoc>('engines').find({ running: true })) {
-    if (e.runner === null || e.runner.until < now) continue
-    out.set(e.runner.instanceId, [...(out.get(e.runner.instanceId) ?? []), e._id])
-  }
-  return out
-}
-
 async function until<T> (probe: () => Promise<T | null>, timeoutMs: number): Promise<T | null> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -64,7 +55,7 @@ interface Phase { worlds: number, cpuPerStepMs: number, steps: number, lagP50: n
 async function measure (store: Store, servers: ServerProcess[], ids: string[], worlds: number): Promise<Phase> {
   // Wait for every world to be held, then let the instances settle before the window.
   await until(async () => {
-    const held = await placement(store)
+    const held = await leasesByInstance(store)
     return [...held.values()].reduce((a, b) => a + b.length, 0) >= worlds ? true : null
   }, 120_000)
   await sleep(5000)
@@ -79,7 +70,7 @@ async function measure (store: Store, servers: ServerProcess[], ids: string[], w
   }
   const cpu = servers.reduce((sum, s, i) => sum + cpuSeconds(s.child.pid!) - cpu0[i]!, 0)
   const steps = (await Promise.all(servers.map(stepsCommitted))).reduce((sum, n, i) => sum + n - steps0[i]!, 0)
-  const held = await placement(store)
+  const held = await leasesByInstance(store)
   lags.sort((a, b) => a - b)
   return {
     worlds,
@@ -93,7 +84,7 @@ async function measure (store: Store, servers: ServerProcess[], ids: string[], w
 
 /** Kills (SIGKILL) or stops (SIGTERM) one instance and times until its worlds are claimed and step elsewhere. */
 async function moveTime (store: Store, server: ServerProcess, id: string, signal: NodeJS.Signals): Promise<{ worlds: number, claimedMs: number, steppedMs: number }> {
-  const mine = (await placement(store)).get(id) ?? []
+  const mine = (await leasesByInstance(store)).get(id) ?? []
   const before = new Map((await store.collection<EngineDoc>('engines').find({ _id: { $in: mine } })).map((e) => [e._id, e.currentTime]))
   const started = Date.now()
   const stopped = server.stop(signal)

@@ -3,24 +3,13 @@
 import { test } from 'tap'
 import { storeTargets, tempDir } from '../helpers/stores.ts'
 import { startServer, type ServerProcess } from '../helpers/server.ts'
-import { allInputs, emptyWorld, readWorld, waitFor } from '../helpers/engine.ts'
+import { allInputs, emptyWorld, leasesByInstance, readWorld, waitFor } from '../helpers/engine.ts'
 import { submitInput } from '../../src/engine/inputs.ts'
 import type { EngineDoc, WorldStatusDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
 
 const WORLDS = 30
 const mongo = storeTargets().find((target) => target.name === 'mongodb')
-
-/** Worlds per instance id, over the unexpired leases. */
-async function placement (store: Store): Promise<Map<string, string[]>> {
-  const now = Date.now()
-  const out = new Map<string, string[]>()
-  for (const e of await store.collection<EngineDoc>('engines').find({ running: true })) {
-    if (e.runner === null || e.runner.until < now) continue
-    out.set(e.runner.instanceId, [...(out.get(e.runner.instanceId) ?? []), e._id])
-  }
-  return out
-}
 
 /** Waits until every engine of `engineIds` has stepped past `after` (its clock) under an instance other than `gone`. */
 async function steppedElsewhere (store: Store, engineIds: string[], after: Map<string, number>, gone: string, timeoutMs: number): Promise<{ claimedMs: number, steppedMs: number }> {
@@ -50,7 +39,7 @@ test('three instances: balance, SIGKILL failover, SIGTERM handoff, every input a
   const ids = await Promise.all(servers.map(async (s) => ((await (await fetch(`${s.url}/health`)).json()) as { instanceId: string }).instanceId))
 
   const spread = await waitFor('30 worlds held, within a fair share (10) + 1 each', async () => {
-    const held = await placement(store)
+    const held = await leasesByInstance(store)
     const counts = ids.map((id) => held.get(id)?.length ?? 0)
     return counts.reduce((a, b) => a + b, 0) === WORLDS && counts.every((n) => n <= 11) ? counts : null
   }, 60_000)
@@ -80,20 +69,20 @@ test('three instances: balance, SIGKILL failover, SIGTERM handoff, every input a
     new Map((await store.collection<EngineDoc>('engines').find({ running: true })).map((e) => [e._id, e.currentTime]))
 
   // SIGKILL: the lease lapses (ENGINE_LEASE_MS, 5 s) and the others claim the worlds on their next check.
-  const killedWorlds = (await placement(store)).get(ids[0]!) ?? []
+  const killedWorlds = (await leasesByInstance(store)).get(ids[0]!) ?? []
   const beforeKill = await clocks()
   await servers[0]!.stop('SIGKILL')
   const failover = await steppedElsewhere(store, killedWorlds, beforeKill, ids[0]!, 30_000)
   t.ok(failover.steppedMs < 10_000, `after SIGKILL the ${killedWorlds.length} worlds were claimed in ${failover.claimedMs} ms and stepped elsewhere in ${failover.steppedMs} ms (< 10 s)`)
 
   // SIGTERM: the instance removes its heartbeat, releases its leases, and the last one takes over at once.
-  const termWorlds = (await placement(store)).get(ids[1]!) ?? []
+  const termWorlds = (await leasesByInstance(store)).get(ids[1]!) ?? []
   const beforeTerm = await clocks()
   const stopping = servers[1]!.stop('SIGTERM')
   const handoff = await steppedElsewhere(store, termWorlds, beforeTerm, ids[1]!, 30_000)
   t.ok(handoff.steppedMs < 2000, `after SIGTERM the ${termWorlds.length} worlds were claimed in ${handoff.claimedMs} ms and stepped elsewhere in ${handoff.steppedMs} ms (< 2 s)`)
   t.equal((await stopping).code, 0, 'the SIGTERMed instance exited cleanly')
-  t.equal((await placement(store)).get(ids[2]!)?.length, WORLDS, 'the survivor holds every world')
+  t.equal((await leasesByInstance(store)).get(ids[2]!)?.length, WORLDS, 'the survivor holds every world')
   t.same((await store.collection('instances').find({})).map((i) => i._id).filter((id) => id !== ids[0]), [ids[2]], 'the SIGTERMed instance\'s heartbeat is gone')
 
   producing.on = false

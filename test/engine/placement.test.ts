@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { storeTargets } from '../helpers/stores.ts'
-import { emptyWorld, quietLog, waitFor } from '../helpers/engine.ts'
+import { emptyWorld, leasesByInstance, quietLog, waitFor } from '../helpers/engine.ts'
 import { EngineSupervisor } from '../../src/engine/supervisor.ts'
 import type { EngineDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
@@ -18,12 +18,7 @@ function supervisor (store: Store, instanceId: string, maxWorlds: number): Engin
 }
 
 async function heldBy (store: Store): Promise<Map<string, number>> {
-  const now = Date.now()
-  const counts = new Map<string, number>()
-  for (const e of await store.collection<EngineDoc>('engines').find({ running: true })) {
-    if (e.runner !== null && e.runner.until >= now) counts.set(e.runner.instanceId, (counts.get(e.runner.instanceId) ?? 0) + 1)
-  }
-  return counts
+  return new Map([...(await leasesByInstance(store))].map(([id, engines]) => [id, engines.length]))
 }
 
 for (const target of storeTargets()) {

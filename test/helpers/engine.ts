@@ -1,7 +1,7 @@
 // Engine test helpers: a quiet logger, waiting on a condition, a world with no agents.
 import type { Store } from '../../src/store/types.ts'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
-import type { InputDoc, WorldDoc, WorldStatusDoc } from '../../src/engine/types.ts'
+import type { EngineDoc, InputDoc, WorldDoc, WorldStatusDoc } from '../../src/engine/types.ts'
 import { loadWorld } from '../../src/engine/worldDoc.ts'
 
 export const quietLog = { info: () => {}, warn: () => {}, debug: () => {}, error: () => {} }
@@ -26,4 +26,15 @@ export async function readWorld (store: Store, worldId: string): Promise<WorldDo
 
 export async function allInputs (store: Store, engineId: string): Promise<InputDoc[]> {
   return await store.collection<InputDoc>('inputs').find({ engineId }, { sort: { number: 1 } })
+}
+
+/** The engines each instance holds an unexpired lease on, by instance id (for placement tests and bench:worlds). */
+export async function leasesByInstance (store: Store): Promise<Map<string, string[]>> {
+  const now = Date.now()
+  const out = new Map<string, string[]>()
+  for (const e of await store.collection<EngineDoc>('engines').find({ running: true })) {
+    if (e.runner === null || e.runner.until < now) continue
+    out.set(e.runner.instanceId, [...(out.get(e.runner.instanceId) ?? []), e._id])
+  }
+  return out
 }
