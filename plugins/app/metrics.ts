@@ -238,7 +238,8 @@ async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
     metrics.vectorSearchDuration.observe({ index: report.kind, outcome: report.ok ? 'ok' : 'error' }, report.ms / 1000)
   })
 
-  // The collections the realtime hub already follows: no extra change stream is opened for metrics.
+  // Passive: the lag is measured on the streams the realtime hub has open for its subscribers; metrics never
+  // open one of their own.
   const watched = new Set<CollectionName>()
   for (const def of fastify.api.list()) for (const table of def.tables ?? []) watched.add(table)
   const unsubscribe = fastify.changeFeed.subscribe([...watched], (event) => {
@@ -248,7 +249,7 @@ async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
     const lag = Date.now() - created
     if (lag > FEED_LAG_CEILING_MS) return
     metrics.changeFeedLag.observe({ collection: event.collection }, Math.max(0, lag) / 1000)
-  })
+  }, { passive: true })
   fastify.addHook('preClose', async () => { unsubscribe() })
 }
 

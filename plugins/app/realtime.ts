@@ -17,9 +17,8 @@ async function realtimePlugin (fastify: FastifyInstance): Promise<void> {
     log: fastify.log.child({ plugin: 'realtime' }),
     watchers: fastify.presence
   })
+  // Streams open as subscriptions need them; each subscription's first read waits for its tables' streams.
   hub.start()
-  // The app is ready only once the change streams are open: no change after start is missed.
-  await fastify.changeFeed.ready()
   fastify.decorate('realtime', hub)
   fastify.addHook('preClose', async () => {
     await hub.close()

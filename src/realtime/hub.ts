@@ -2,7 +2,8 @@
 // reports a change that can affect it, coalesced and versioned. The value is encoded once (Convex's JSON
 // encoding) for every subscriber of every protocol; each client gets all of its changed queries of one
 // change as one batch (one Transition in the Convex protocol). Slow clients are skipped ahead to the newest
-// value; a client whose buffer stays over the hard limit is closed.
+// value; a client whose buffer stays over the hard limit is closed. The hub has the feed watch a table only
+// while a subscription reads it: an instance that no one watches opens no change stream.
 import { createHash } from 'node:crypto'
 import type { Caller } from '../api/auth.ts'
 import type { FunctionContext, FunctionDef, FunctionRegistry } from '../api/registry.ts'
@@ -80,7 +81,8 @@ export class RealtimeHub {
   readonly #o: Required<Omit<HubOptions, 'registry' | 'feed' | 'context' | 'log' | 'watchers'>> & Pick<HubOptions, 'registry' | 'feed' | 'context' | 'log' | 'watchers'>
   readonly #groups = new Map<string, Group>()
   readonly #byClient = new Map<number, Map<string, Group>>()
-  #unsubscribe: (() => void) | null = null
+  /** The feed subscription of each table that some group reads, and how many groups read it. */
+  readonly #tables = new Map<CollectionName, { groups: number, unsubscribe: () => void }>()
   #flushTimer: NodeJS.Timeout | null = null
   #drainTimer: NodeJS.Timeout | null = null
   #closed = false
@@ -92,9 +94,6 @@ export class RealtimeHub {
   }
 
   start (): void {
-    const tables = new Set<CollectionName>()
-    for (const def of this.#o.registry.list()) for (const t of def.tables ?? []) tables.add(t)
-    this.#unsubscribe = this.#o.feed.subscribe([...tables], (event) => { this.#onChange(event) })
     this.#drainTimer = setInterval(() => { this.#drain() }, 100)
     this.#drainTimer.unref()
   }
@@ -123,6 +122,7 @@ export class RealtimeHub {
     if (group === undefined) {
       group = { key, def: resolved.def, args: resolved.args, caller: client.caller, members: new Map(), version: 0, value: undefined, json: null, error: null, hash: '', dirty: true, computing: null, valueSeq: 0, readSeq: 0 }
       this.#groups.set(key, group)
+      this.#watch(group.def.tables ?? [])
     }
     const member: Member = { client, subId, sentVersion: 0, pending: false, joining: true }
     group.members.set(`${client.id}:${subId}`, member)
@@ -130,6 +130,8 @@ export class RealtimeHub {
     if (subs === undefined) this.#byClient.set(client.id, subs = new Map())
     subs.set(subId, group)
     if (group.def.path === WATCHED) this.#o.watchers?.join((group.args as { worldId: string }).worldId, client.id)
+    // The tables' streams are open before the first read: no change after the value is missed.
+    await this.#o.feed.ready()
     if (group.version === 0 || group.dirty || group.computing !== null) await this.#refresh([group])
     // A new value for a client that already watches its companion: the companion is read after it first.
     const companion = this.#companionFor(client, group)
@@ -155,7 +157,33 @@ export class RealtimeHub {
     if (group.def.path === WATCHED && ![...this.#byClient.get(client.id)!.values()].some((g) => g.key === group.key)) {
       this.#o.watchers?.leave((group.args as { worldId: string }).worldId, client.id)
     }
-    if (group.members.size === 0) this.#groups.delete(group.key)
+    if (group.members.size === 0 && this.#groups.get(group.key) === group) {
+      this.#groups.delete(group.key)
+      this.#unwatch(group.def.tables ?? [])
+    }
+  }
+
+  /** Tables whose changes the hub hears now (for tests and metrics). */
+  get tables (): CollectionName[] {
+    return [...this.#tables.keys()]
+  }
+
+  #watch (tables: readonly CollectionName[]): void {
+    for (const table of tables) {
+      const entry = this.#tables.get(table)
+      if (entry !== undefined) entry.groups++
+      else this.#tables.set(table, { groups: 1, unsubscribe: this.#o.feed.subscribe([table], (event) => { this.#onChange(event) }) })
+    }
+  }
+
+  #unwatch (tables: readonly CollectionName[]): void {
+    for (const table of tables) {
+      const entry = this.#tables.get(table)
+      if (entry === undefined) continue
+      if (--entry.groups > 0) continue
+      entry.unsubscribe()
+      this.#tables.delete(table)
+    }
   }
 
   removeClient (client: HubClient): void {
@@ -348,7 +376,8 @@ export class RealtimeHub {
 
   async close (): Promise<void> {
     this.#closed = true
-    this.#unsubscribe?.()
+    for (const { unsubscribe } of this.#tables.values()) unsubscribe()
+    this.#tables.clear()
     if (this.#flushTimer !== null) clearTimeout(this.#flushTimer)
     if (this.#drainTimer !== null) clearInterval(this.#drainTimer)
     await Promise.allSettled([...this.#groups.values()].map(async (g) => await g.computing))

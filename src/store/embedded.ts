@@ -11,7 +11,7 @@ import { DuplicateKeyError } from './errors.ts'
 import { compileFilter, compileSort, fieldExpr } from './sqliteQuery.ts'
 import { applyUpdate, equalityFields, setPath } from './update.ts'
 import type {
-  ChangeEvent, ChangeFeed, ChangeListener, Collection, Doc, Filter, FindOptions, NewDoc, Sort, Store, Update, UpdateResult
+  ChangeEvent, ChangeFeed, ChangeListener, Collection, Doc, Filter, FindOptions, NewDoc, Sort, Store, SubscribeOptions, Update, UpdateResult
 } from './types.ts'
 
 export interface EmbeddedStoreOptions {
@@ -96,6 +96,8 @@ export class EmbeddedStore implements Store {
 class EmbeddedChangeFeed implements ChangeFeed {
   readonly #events: EventEmitter
   readonly #listeners = new Set<(event: ChangeEvent) => void>()
+  /** Active subscriptions per collection: what `watching` reports (the embedded feed costs nothing to keep). */
+  readonly #active = new Map<CollectionName, number>()
   #closed = false
 
   constructor (events: EventEmitter) {
@@ -108,8 +110,14 @@ class EmbeddedChangeFeed implements ChangeFeed {
 
   async ready (): Promise<void> {}
 
-  subscribe (names: readonly CollectionName[], listener: ChangeListener): () => void {
+  get watching (): CollectionName[] {
+    return [...this.#active.keys()]
+  }
+
+  subscribe (names: readonly CollectionName[], listener: ChangeListener, options: SubscribeOptions = {}): () => void {
     const wanted = new Set(names)
+    if (options.passive !== true) for (const name of wanted) this.#active.set(name, (this.#active.get(name) ?? 0) + 1)
+    let open = true
     const forward = (event: ChangeEvent): void => {
       if (!wanted.has(event.collection)) return
       // A failing listener must never fail the write that triggered it.
@@ -118,8 +126,16 @@ class EmbeddedChangeFeed implements ChangeFeed {
     this.#listeners.add(forward)
     this.#events.on('change', forward)
     return () => {
+      if (!open) return
+      open = false
       this.#listeners.delete(forward)
       this.#events.off('change', forward)
+      if (options.passive === true) return
+      for (const name of wanted) {
+        const left = (this.#active.get(name) ?? 1) - 1
+        if (left > 0) this.#active.set(name, left)
+        else this.#active.delete(name)
+      }
     }
   }
 
@@ -127,6 +143,7 @@ class EmbeddedChangeFeed implements ChangeFeed {
     this.#closed = true
     for (const forward of this.#listeners) this.#events.off('change', forward)
     this.#listeners.clear()
+    this.#active.clear()
   }
 }
 

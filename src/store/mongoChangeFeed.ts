@@ -1,12 +1,18 @@
-// Change streams, one per collection with subscribers, reopened from the last resume token after an error.
+// Change streams, one per collection while a subscription needs it (and a while after the last one ends),
+// reopened from the last resume token after an error.
 import type { ChangeStream, Db, Document, ResumeToken } from 'mongodb'
 import type { CollectionName } from './collections.ts'
-import type { ChangeEvent, ChangeFeed, ChangeListener, ChangeOperation, Doc } from './types.ts'
+import type { ChangeEvent, ChangeFeed, ChangeListener, ChangeOperation, Doc, SubscribeOptions } from './types.ts'
 
 export interface MongoChangeFeedOptions {
   log?: { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
   minBackoffMs?: number
   maxBackoffMs?: number
+  /**
+   * How long a collection's stream stays open after its last subscription ends (default 30 s): a viewer that
+   * reloads, or a client that reconnects, finds it open, and a stream no one needs costs nothing for long.
+   */
+  lingerMs?: number
 }
 
 const OPERATIONS = new Set<string>(['insert', 'update', 'replace', 'delete'])
@@ -134,11 +140,18 @@ export class MongoChangeFeed implements ChangeFeed {
   readonly #db: Db
   readonly #watchers = new Map<CollectionName, CollectionWatcher>()
   readonly #listeners = new Map<CollectionName, Set<ChangeListener>>()
+  /** Subscriptions that keep each collection's stream open (passive ones do not). */
+  readonly #active = new Map<CollectionName, number>()
+  readonly #lingering = new Map<CollectionName, NodeJS.Timeout>()
   #closed = false
 
   constructor (db: Db, options: MongoChangeFeedOptions) {
     this.#db = db
-    this.options = { minBackoffMs: options.minBackoffMs ?? 100, maxBackoffMs: options.maxBackoffMs ?? 5000, log: options.log }
+    this.options = { minBackoffMs: options.minBackoffMs ?? 100, maxBackoffMs: options.maxBackoffMs ?? 5000, lingerMs: options.lingerMs ?? 30_000, log: options.log }
+  }
+
+  get watching (): CollectionName[] {
+    return [...this.#watchers.keys()]
   }
 
   get live (): boolean {
@@ -147,16 +160,48 @@ export class MongoChangeFeed implements ChangeFeed {
     return true
   }
 
-  subscribe (names: readonly CollectionName[], listener: ChangeListener): () => void {
-    for (const name of names) {
+  subscribe (names: readonly CollectionName[], listener: ChangeListener, options: SubscribeOptions = {}): () => void {
+    const wanted = [...new Set(names)]
+    // A listener of its own per subscription: the same function subscribed twice is two subscriptions.
+    const own: ChangeListener = (event) => { listener(event) }
+    for (const name of wanted) {
       let set = this.#listeners.get(name)
       if (set === undefined) this.#listeners.set(name, set = new Set())
-      set.add(listener)
-      if (!this.#watchers.has(name) && !this.#closed) {
+      set.add(own)
+      if (options.passive === true || this.#closed) continue
+      this.#active.set(name, (this.#active.get(name) ?? 0) + 1)
+      clearTimeout(this.#lingering.get(name))
+      this.#lingering.delete(name)
+      if (!this.#watchers.has(name)) {
         this.#watchers.set(name, new CollectionWatcher(this.#db, name, (event) => { this.#dispatch(event) }, this.options))
       }
     }
-    return () => { for (const name of names) this.#listeners.get(name)?.delete(listener) }
+    let open = true
+    return () => {
+      if (!open) return
+      open = false
+      for (const name of wanted) {
+        this.#listeners.get(name)?.delete(own)
+        if (options.passive === true || !this.#active.has(name)) continue
+        const left = this.#active.get(name)! - 1
+        if (left > 0) {
+          this.#active.set(name, left)
+          continue
+        }
+        this.#active.delete(name)
+        const timer = setTimeout(() => { this.#stopWatching(name) }, this.options.lingerMs)
+        timer.unref()
+        this.#lingering.set(name, timer)
+      }
+    }
+  }
+
+  #stopWatching (name: CollectionName): void {
+    this.#lingering.delete(name)
+    if (this.#active.has(name)) return
+    const watcher = this.#watchers.get(name)
+    this.#watchers.delete(name)
+    watcher?.close().catch((err: unknown) => { this.options.log?.warn({ err, collection: name }, 'closing a change stream failed') })
   }
 
   /** Resolves once every subscribed collection's stream is open, so later writes are certain to be seen. */
@@ -177,8 +222,11 @@ export class MongoChangeFeed implements ChangeFeed {
 
   async close (): Promise<void> {
     this.#closed = true
+    for (const timer of this.#lingering.values()) clearTimeout(timer)
+    this.#lingering.clear()
     await Promise.all([...this.#watchers.values()].map(async (w) => { await w.close() }))
     this.#watchers.clear()
     this.#listeners.clear()
+    this.#active.clear()
   }
 }

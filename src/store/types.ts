@@ -82,11 +82,25 @@ export interface ChangeEvent {
 
 export type ChangeListener = (event: ChangeEvent) => void
 
-/** Inserts, updates and deletes of named collections, delivered after they are committed. */
+export interface SubscribeOptions {
+  /**
+   * Hear the changes of collections that other subscriptions have the feed watch, without having it watch them
+   * (an observer such as the metrics plugin): on MongoDB a collection costs a change stream only while a
+   * subscription that needs its changes is open.
+   */
+  passive?: boolean
+}
+
+/**
+ * Inserts, updates and deletes of named collections, delivered after they are committed. A collection is
+ * watched while a (non-passive) subscription to it is open, and for a while after the last one ends.
+ */
 export interface ChangeFeed {
-  subscribe (collections: readonly CollectionName[], listener: ChangeListener): () => void
+  subscribe (collections: readonly CollectionName[], listener: ChangeListener, options?: SubscribeOptions): () => void
   /** Resolves once every subscribed collection is being watched, so later writes are certain to be seen. */
   ready (): Promise<void>
+  /** The collections being watched now (on MongoDB, one change stream each). */
+  readonly watching: readonly CollectionName[]
   /** True while the feed is delivering (false while a Mongo change stream is being reopened). */
   readonly live: boolean
   close (): Promise<void>

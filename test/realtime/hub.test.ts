@@ -5,7 +5,9 @@ import { storeTargets } from '../helpers/stores.ts'
 import { quietLog, waitFor } from '../helpers/engine.ts'
 import { FunctionRegistry, defineFunction, type FunctionContext } from '../../src/api/registry.ts'
 import { RealtimeHub, type HubClient, type HubUpdate } from '../../src/realtime/hub.ts'
-import type { Store } from '../../src/store/types.ts'
+import type { ChangeEvent, ChangeFeed, Store } from '../../src/store/types.ts'
+import { MongoStore } from '../../src/store/mongo.ts'
+import { MongoChangeFeed } from '../../src/store/mongoChangeFeed.ts'
 
 const counter = defineFunction({
   path: 'test:counter',
@@ -61,8 +63,8 @@ function fakeSocket (id: number): HubClient & { frames: Received[], batches: num
   return c
 }
 
-async function hubOn (t: { teardown: (fn: () => unknown) => void }, store: Store): Promise<RealtimeHub> {
-  const feed = await store.openChangeFeed()
+async function hubOn (t: { teardown: (fn: () => unknown) => void }, store: Store, feed?: ChangeFeed): Promise<RealtimeHub> {
+  feed ??= await store.openChangeFeed()
   const registry = new FunctionRegistry().add(counter, list, label)
   const hub = new RealtimeHub({
     registry,
@@ -147,5 +149,39 @@ for (const target of storeTargets()) {
     await new Promise((resolve) => setTimeout(resolve, 100))
     t.equal(a.batches, 1, 'the change reached the client as one batch')
     t.same(a.frames.slice(3).map((f) => [f.id, f.value]).sort(), [['count', 1], ['label', 'second'], ['list', 1]], 'both queries of the change, and the companion re-read with them')
+  })
+
+  test(`hub: a table is watched only while a subscription reads it; passive listeners open nothing (${target.name})`, async (t) => {
+    const { store } = await target.fresh(t)
+    const engines = store.collection('engines')
+    await engines.insertOne({ _id: 'c', n: 0 })
+    // On MongoDB, a stream lingers after its last subscription: short here, to see it close.
+    const feed = store instanceof MongoStore ? new MongoChangeFeed(store.db, { lingerMs: 200 }) : await store.openChangeFeed()
+    const heard: ChangeEvent[] = []
+    const stopListening = feed.subscribe(['engines', 'maps'], (e) => { heard.push(e) }, { passive: true })
+    t.teardown(stopListening)
+    const hub = await hubOn(t, store, feed)
+    t.same(feed.watching, [], 'no subscription, no watched table: a passive listener opens nothing')
+    const a = fakeSocket(1)
+    a.take(await hub.subscribe(a, 's', 'test:counter', { id: 'c' }))
+    a.take(await hub.subscribe(a, 'again', 'test:counter', { id: 'c' }))
+    t.same(feed.watching, ['engines'], 'the subscription\'s table is watched')
+    t.same(hub.tables, ['engines'])
+    await engines.updateOne({ _id: 'c' }, { $set: { n: 1 } })
+    await waitFor('the change', async () => a.frames.at(-1)?.value === 1)
+    await waitFor('the passive listener hears it', async () => heard.some((e) => e.id === 'c'))
+    hub.unsubscribe(a, 's')
+    t.same(hub.tables, ['engines'], 'another subscription still reads the table')
+    hub.unsubscribe(a, 'again')
+    t.same(hub.tables, [], 'the last subscription gone, the hub stops listening')
+    await waitFor('the stream to close after it lingered', async () => feed.watching.length === 0)
+    t.same(feed.watching, [])
+    // Subscribing again opens the table again, and the first value is read after its stream is open.
+    a.take(await hub.subscribe(a, 's', 'test:counter', { id: 'c' }))
+    t.equal(a.frames.at(-1)?.value, 1)
+    await engines.updateOne({ _id: 'c' }, { $set: { n: 2 } })
+    await waitFor('a change after resubscribing', async () => a.frames.at(-1)?.value === 2)
+    t.same(feed.watching, ['engines'])
+    await feed.close()
   })
 }

@@ -92,6 +92,9 @@ for (const target of storeTargets()) {
     // A WebSocket subscription that receives values.
     const ws = await socket(t, client(url))
     await nextValue<{ engine: { currentTime: number } }>((on) => ws.subscribe('world:worldState', { worldId: status.worldId }, on), (v) => v.engine.currentTime > 0)
+    // A live query of an input: the inputs stream is open (the agents' inputs that follow are measured on it).
+    const input = await waitFor('an input', async () => await app.store.collection('inputs').findOne({}))
+    await nextValue((on) => ws.subscribe('main:inputStatus', { inputId: input._id }, on), () => true)
 
     // LLM calls (one failing), and a memory search through the vector index.
     await app.llm.chat({ messages: [{ role: 'user', content: 'Say hello.' }], attribution: { worldId: status.worldId } })
