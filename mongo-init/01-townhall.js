@@ -32,7 +32,8 @@ const indexes = {
   llmUsage: [[{ worldId: 1, hour: 1 }]],
   llmControls: [[{ worldId: 1 }]],
   instances: [[{ until: 1 }]],
-  snapshots: [[{ worldId: 1, step: 1 }, true]]
+  snapshots: [[{ worldId: 1, step: 1 }, true]],
+  convexMutations: [[{ _creationTime: 1 }]]
 }
 
 const existing = new Set(town.getCollectionNames())

@@ -2,10 +2,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { WebSocket } from 'ws'
-import { ConvexSyncSession, RecentMutations } from '../../src/realtime/convexSync.ts'
+import { ConvexSyncSession } from '../../src/realtime/convexSync.ts'
+import { MutationLog } from '../../src/realtime/mutationLog.ts'
 
 const sync: FastifyPluginAsyncTypebox = async (fastify) => {
-  const mutations = new RecentMutations()
+  // Shared through the store: a mutation a client sends again after reconnecting elsewhere is answered, not rerun.
+  const mutations = new MutationLog(fastify.store)
   fastify.route({
     method: 'GET',
     url: '/:clientVersion/sync',

@@ -10,6 +10,7 @@ import { convexToJson, jsonToConvex } from '../api/convexJson.ts'
 import type { HubClient, HubUpdate, RealtimeHub } from './hub.ts'
 import { queryError } from './hub.ts'
 import { frameAllowed } from './frameLimit.ts'
+import type { MutationLog } from './mutationLog.ts'
 
 const U64 = Type.String({ maxLength: 16, description: 'a u64 as base64 of its 8 little-endian bytes' })
 const QueryId = Type.Integer({ minimum: 0, maximum: 2 ** 31 })
@@ -70,8 +71,6 @@ type MessageType = keyof typeof checks
 
 /** Messages a session holds before it stops reading (a client that floods is told so and closed). */
 const MAX_QUEUED_MESSAGES = 1000
-/** Responses to recent mutations kept per instance, replayed when a reconnecting client sends one again. */
-const REMEMBERED_MUTATIONS = 10_000
 const PING_EVERY_MS = 15_000
 
 export function encodeTs (ts: bigint): string {
@@ -85,24 +84,6 @@ export function decodeTs (encoded: string): bigint | null {
   return bytes.length === 8 ? bytes.readBigUInt64LE() : null
 }
 
-/**
- * The responses to recent mutations by (session, request id): the client sends its unconfirmed mutations again
- * when it reconnects, to this instance or another; here they are answered, not run twice. Oldest go first.
- */
-export class RecentMutations {
-  readonly #responses = new Map<string, string>()
-  constructor (readonly limit = REMEMBERED_MUTATIONS) {}
-
-  get (sessionId: string, requestId: number): string | undefined {
-    return this.#responses.get(`${requestId}|${sessionId}`)
-  }
-
-  set (sessionId: string, requestId: number, response: string): void {
-    this.#responses.set(`${requestId}|${sessionId}`, response)
-    if (this.#responses.size > this.limit) this.#responses.delete(this.#responses.keys().next().value!)
-  }
-}
-
 export interface SyncSocket {
   send: (data: string | Buffer) => void
   bufferedAmount: () => number
@@ -114,7 +95,7 @@ export interface SyncDeps {
   registry: FunctionRegistry
   context: (caller: Caller) => FunctionContext
   adminKey: string | undefined
-  mutations: RecentMutations
+  mutations: MutationLog
   log: { warn: (obj: object, msg: string) => void, error: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
   now?: () => number
 }
@@ -311,10 +292,16 @@ export class ConvexSyncSession {
   }
 
   async #mutation (message: Static<typeof Mutation>): Promise<void> {
-    const seen = this.#deps.mutations.get(this.#sessionId!, message.requestId)
-    if (seen !== undefined) {
+    const claim = await this.#deps.mutations.claim(this.#sessionId!, message.requestId)
+    if (!claim.run) {
       // A reconnecting client sends its unconfirmed mutations again: answer, never run twice.
-      this.#send(seen)
+      this.#send(claim.response ?? JSON.stringify({
+        type: 'MutationResponse',
+        requestId: message.requestId,
+        success: false,
+        result: errorMessage({ code: 'TOWNHALL_ERR_MUTATION_IN_DOUBT', message: 'this mutation was started before, on an instance that stopped before it answered: it may or may not have been applied' }),
+        logLines: []
+      }))
       this.#transition([], {})
       return
     }
@@ -323,7 +310,7 @@ export class ConvexSyncSession {
     const response = result.ok
       ? JSON.stringify({ type: 'MutationResponse', requestId: message.requestId, success: true, result: convexToJson(result.value ?? null), ts: encodeTs(ts), logLines: [] })
       : JSON.stringify({ type: 'MutationResponse', requestId: message.requestId, success: false, result: errorMessage(result.error), ...(result.error.statusCode === 500 ? {} : { errorData: result.error.message }), logLines: [] })
-    this.#deps.mutations.set(this.#sessionId!, message.requestId, response)
+    await this.#deps.mutations.finish(this.#sessionId!, message.requestId, response)
     this.#send(response)
     // The client resolves a mutation once a Transition reaches its timestamp.
     if (result.ok) this.#transition([], { ts })

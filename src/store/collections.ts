@@ -9,7 +9,7 @@ export type CollectionName =
   | 'worlds' | 'worldStatus' | 'engines' | 'inputs' | 'maps' | 'playerDescriptions' | 'agentDescriptions'
   | 'archivedPlayers' | 'archivedAgents' | 'archivedConversations' | 'participatedTogether' | 'messages'
   | 'memories' | 'memoryEmbeddings' | 'embeddingsCache' | 'llmUsage'
-  | 'llmControls' | 'instances' | 'snapshots'
+  | 'llmControls' | 'instances' | 'snapshots' | 'convexMutations'
 
 export const collections: Record<CollectionName, IndexSpec[]> = {
   worlds: [],
@@ -43,7 +43,10 @@ export const collections: Record<CollectionName, IndexSpec[]> = {
   // Each engine-running instance's heartbeat, for the fair share of worlds (src/engine/supervisor.ts).
   instances: [{ keys: { until: 1 } }],
   // A world's game state at a step, with the step records since the one before (src/engine/snapshots.ts).
-  snapshots: [{ keys: { worldId: 1, step: 1 }, unique: true }]
+  snapshots: [{ keys: { worldId: 1, step: 1 }, unique: true }],
+  // Convex mutations answered, by session and request id, so a repeat on any instance is answered, not run
+  // again; pruned by age (src/realtime/mutationLog.ts).
+  convexMutations: [{ keys: { _creationTime: 1 } }]
 }
 export const collectionNames = Object.keys(collections) as CollectionName[]
 

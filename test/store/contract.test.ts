@@ -16,7 +16,7 @@ for (const target of storeTargets()) {
       const { store } = await target.fresh(t)
       for (const name of collectionNames) t.equal(await store.collection(name).count(), 0, name)
       t.same([...collectionNames].sort(), [
-        'agentDescriptions', 'archivedAgents', 'archivedConversations', 'archivedPlayers', 'embeddingsCache', 'engines', 'inputs',
+        'agentDescriptions', 'archivedAgents', 'archivedConversations', 'archivedPlayers', 'convexMutations', 'embeddingsCache', 'engines', 'inputs',
         'instances', 'llmControls', 'llmUsage', 'maps', 'memories', 'memoryEmbeddings', 'messages', 'participatedTogether',
         'playerDescriptions', 'snapshots', 'worldStatus', 'worlds'
       ], 'the data model\'s collections (BRIEF §1) and townhall\'s own')
