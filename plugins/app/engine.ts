@@ -42,6 +42,7 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
     // Over budget or paused, agents wander and do activities instead of starting conversations.
     mayTalk: async (worldId) => (await fastify.llmControls.hold(worldId)) === null,
     store: fastify.store,
+    feed: fastify.changeFeed,
     log,
     createDefaultWorld: config.ENGINE_DEFAULT_WORLD,
     maxWorlds: config.ENGINE_MAX_WORLDS,
@@ -69,4 +70,4 @@ async function enginePlugin (fastify: FastifyInstance): Promise<void> {
   })
 }
 
-export default fp(enginePlugin, { name: 'engine', dependencies: ['store', 'llm', 'vector-index'], fastify: '5.x' })
+export default fp(enginePlugin, { name: 'engine', dependencies: ['store', 'change-feed', 'llm', 'vector-index'], fastify: '5.x' })

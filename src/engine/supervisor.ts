@@ -1,7 +1,7 @@
 // Per-instance supervision: creates the default world, runs a runner for every running world this instance
 // can take (the engine lease decides), parks idle worlds, restarts stale ones and vacuums old inputs.
 import { randomUUID } from 'node:crypto'
-import type { Doc, Store } from '../store/types.ts'
+import type { ChangeFeed, Doc, Store } from '../store/types.ts'
 import { cannedBrain, runOperation, type AgentBrain } from './operations.ts'
 import { WorldRunner, type RunnerOptions, type StepReport } from './runner.ts'
 import type { EngineDoc, WorldStatusDoc } from './types.ts'
@@ -15,6 +15,11 @@ export interface SupervisorOptions {
   /** Whether a world may call the LLM now (LLM pause and budget); agents of a world that may not invite no one. */
   mayTalk?: (worldId: string) => Promise<boolean>
   instanceId?: string
+  /**
+   * The store's change feed: an instance that stops removes its heartbeat once it has released its leases, and
+   * the others check at once instead of at their next check (a handoff in well under ENGINE_CHECK_MS).
+   */
+  feed?: ChangeFeed
   /** How often claimable worlds are checked and the heartbeat renewed (ms; ENGINE_CHECK_MS). */
   checkEveryMs?: number
   createDefaultWorld?: boolean
@@ -51,6 +56,7 @@ export class EngineSupervisor {
   readonly #abort = new AbortController()
   #timer: NodeJS.Timeout | null = null
   #checking: Promise<void> | null = null
+  #unsubscribe: (() => void) | null = null
   #lastVacuum = 0
   readonly #startedAt: number
   /** Worlds this instance handed off, and until when it leaves them to the others. */
@@ -71,6 +77,12 @@ export class EngineSupervisor {
       const status = await ensureDefaultWorld(this.#o.store, this.#o.now(), { agents: this.#o.defaultAgents })
       this.#o.log.info({ worldId: status.worldId }, 'default world ready')
     }
+    this.#unsubscribe = this.#o.feed?.subscribe(['instances'], (event) => {
+      // Another instance left and released its worlds: take them now. A check under way may have read before
+      // the release, so a fresh one follows it.
+      if (event.op !== 'delete' || event.id === this.instanceId || this.#abort.signal.aborted) return
+      this.check().then(async () => { await this.check() }).catch(() => {})
+    }) ?? null
     await this.check()
     this.#timer = setInterval(() => { this.check().catch(() => {}) }, this.#checkEveryMs)
     this.#timer.unref()
@@ -214,13 +226,16 @@ export class EngineSupervisor {
   async stop (): Promise<void> {
     this.#abort.abort()
     if (this.#timer !== null) clearInterval(this.#timer)
+    this.#unsubscribe?.()
     await this.#checking
-    // Gone from the others' count before the leases are released, so their next checks share out the whole load.
-    await this.#o.store.collection('instances').deleteOne({ _id: this.instanceId }).catch((err: unknown) => {
-      this.#o.log.warn({ err }, 'could not remove this instance\'s heartbeat; it expires on its own')
-    })
+    const heartbeat = this.#o.store.collection<InstanceDoc>('instances')
+    const warn = (err: unknown): void => { this.#o.log.warn({ err }, 'could not end this instance\'s heartbeat; it expires on its own') }
+    // Out of the others' count (expired) before the leases are released, so they share out the whole load; the
+    // heartbeat is deleted once the leases are free, which tells the others, through the change feed, to claim now.
+    await heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn)
     await Promise.all([...this.#runners.values()].map(async (r) => { await r.stop() }))
     this.#runners.clear()
+    await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
     // Operations stop at their next await; their results would be stale anyway.
     await Promise.allSettled([...this.#operations])
   }

@@ -75,7 +75,8 @@ test('three instances: balance, SIGKILL failover, SIGTERM handoff, every input a
   const failover = await steppedElsewhere(store, killedWorlds, beforeKill, ids[0]!, 30_000)
   t.ok(failover.steppedMs < 10_000, `after SIGKILL the ${killedWorlds.length} worlds were claimed in ${failover.claimedMs} ms and stepped elsewhere in ${failover.steppedMs} ms (< 10 s)`)
 
-  // SIGTERM: the instance removes its heartbeat, releases its leases, and the last one takes over at once.
+  // SIGTERM: the instance drops out of the count, releases its leases and deletes its heartbeat, which tells the
+  // last one (through the change feed) to take over at once.
   const termWorlds = (await leasesByInstance(store)).get(ids[1]!) ?? []
   const beforeTerm = await clocks()
   const stopping = servers[1]!.stop('SIGTERM')
