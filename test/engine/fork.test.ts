@@ -8,7 +8,8 @@ import { createWorldRecords, deleteWorld, sendInput, worldStatus } from '../../s
 import { forkWorld } from '../../src/engine/fork.ts'
 import { replayWorld } from '../../src/engine/replay.ts'
 import { listSnapshots, STATE_FIELDS } from '../../src/engine/snapshots.ts'
-import type { EngineDoc, MessageDoc } from '../../src/engine/types.ts'
+import type { EngineDoc, MessageDoc, WorldStatusDoc } from '../../src/engine/types.ts'
+import { collectionNames } from '../../src/store/collections.ts'
 import type { StoredWorldDoc } from '../../src/engine/worldDoc.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createOfflineClient } from '../../src/llm/offline.ts'
@@ -122,6 +123,20 @@ for (const target of storeTargets()) {
       await t.rejects(forkWorld(store, original.worldId, { atStep: 1e6, now: clock }), { message: /^step 1000000 is outside what world \S+ keeps: the kept range is steps \d+ to \d+$/ })
       await t.rejects(forkWorld(store, 'no-such-world', { atStep: 1, now: clock }), { message: /^no world / })
       t.equal(await store.collection('worldStatus').count(), worlds)
+    })
+
+    t.test('a fork cut short never runs, refuses inputs, and deletes like any world', async (t) => {
+      const broken = { upsert: async () => { throw new Error('index away') } }
+      await t.rejects(forkWorld(store, original.worldId, { atStep, now: clock, index: broken }), { message: 'index away' })
+      const half = (await store.collection<WorldStatusDoc>('worldStatus').findOne({ status: 'forking' }))!
+      t.ok(half, 'left marked forking')
+      t.match(await store.collection<EngineDoc>('engines').findOne({ _id: half.engineId }), { running: false }, 'its engine is not running')
+      await t.rejects(sendInput(store, half.worldId, 'join', { name: 'Bob', character: 'f1', description: 'x' }, now), { message: /is a fork still being made/ })
+      await deleteWorld(store, half.worldId)
+      for (const name of collectionNames) {
+        const left = await store.collection(name).count(name === 'worlds' ? { _id: half.worldId } : name === 'engines' ? { _id: half.engineId } : { worldId: half.worldId })
+        t.equal(left, 0, `nothing of it left in ${name}`)
+      }
     })
 
     t.test('deleting the fork leaves the original\'s memories and messages', async (t) => {
