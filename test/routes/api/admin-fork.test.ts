@@ -6,6 +6,8 @@ import { buildApp } from '../../helpers/app.ts'
 import { ADMIN_KEY } from '../../helpers/api.ts'
 import { createWorldRecords } from '../../../src/engine/worlds.ts'
 import { takeSnapshot } from '../../../src/engine/snapshots.ts'
+import { replayWorld } from '../../../src/engine/replay.ts'
+import { readWorld, waitFor } from '../../helpers/engine.ts'
 
 const admin = { authorization: `Bearer ${ADMIN_KEY}` }
 
@@ -48,5 +50,23 @@ for (const target of storeTargets()) {
     t.same(list.filter((w) => w.forkedFrom !== undefined).map((w) => w.worldId).sort(), [item.worldId, named.json().worldId].sort(), 'the list shows both forks')
     const removed = await app.inject({ method: 'DELETE', url: `/api/admin/worlds/${item.worldId}`, headers: admin })
     t.equal(removed.statusCode, 200, 'a fork deletes like any world')
+  })
+}
+
+for (const target of storeTargets()) {
+  test(`a fork made over the API is taken up by an instance and runs from its step (${target.name})`, { timeout: 90_000 }, async (t) => {
+    const app = await buildApp(t, target, { ADMIN_API_KEY: ADMIN_KEY, ENGINE_DEFAULT_WORLD: 'false', ENGINE_CHECK_MS: '200', LOG_LEVEL: 'error' })
+    const world = await createWorldRecords(app.store, { now: Date.now(), agents: 2, seed: 5 })
+    await waitFor('the original\'s agents created', async () => (await readWorld(app.store, world.worldId)).agents.length === 2)
+    const at = await takeSnapshot(app.store, world.worldId, 'demand', { keep: 5 }, Date.now())
+    const created = await app.inject({ method: 'POST', url: `/api/admin/worlds/${world.worldId}/fork`, headers: admin, payload: { atStep: at.step } })
+    t.equal(created.statusCode, 201, created.body)
+    const forkId = (created.json() as { worldId: string }).worldId
+    const stepped = await waitFor('the fork stepping on its own', async () => {
+      const w = await readWorld(app.store, forkId)
+      return w.step.number >= at.step + 3 ? w : null
+    }, 30_000)
+    t.equal(stepped.agents.length, 2, 'with the original\'s agents')
+    t.equal((await replayWorld(app.store, forkId, { verify: true })).divergence, undefined, 'and replays identically from its first snapshot')
   })
 }
