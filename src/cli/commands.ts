@@ -33,6 +33,7 @@ Options:
   --dry-run                      import-convex: read and check everything, write nothing
   --allow-skips                  import-convex: exit 0 even when documents were skipped
   --from-step N, --to-step M     world replay: the steps to rebuild (default: all kept)
+  --at-step N                    world fork: the step to fork at
   --verify                       world replay: compare with the snapshots and the committed world
   --json                         print the report as JSON
   -h, --help                     show this help

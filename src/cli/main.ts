@@ -13,11 +13,11 @@ function fail (message: string, code: number): never {
   process.exit(code)
 }
 
-let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
+let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, 'at-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
 try {
   parsed = parseArgs({
     args: process.argv.slice(2),
-    options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, 'at-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true
   })
 } catch (err) {
@@ -50,7 +50,7 @@ if (positionals[0] === 'start') {
       process.exitCode = result.code
     } else if (positionals[0] === 'world' && replayCommands.has(positionals[1] ?? '')) {
       const result = await runReplayCommand(store, config, {
-        positionals, world: values.world, fromStep: values['from-step'], toStep: values['to-step'], verify: values.verify === true, json: values.json === true
+        positionals, world: values.world, fromStep: values['from-step'], toStep: values['to-step'], atStep: values['at-step'], name: values.name, verify: values.verify === true, json: values.json === true
       }, (line) => { process.stderr.write(`${line}\n`) }, Date.now)
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code

@@ -1,25 +1,32 @@
-// townhall world replay|snapshot: rebuild a world from its snapshots and inputs and check it against what was
-// committed; take a snapshot on demand.
+// townhall world replay|snapshot|fork: rebuild a world from its snapshots and inputs and check it against what
+// was committed; take a snapshot on demand; make a new world from the state at a kept step.
 import type { Config } from '../config.ts'
 import type { Store } from '../store/types.ts'
 import { replayWorld, ReplayRangeError, type ReplayReport } from '../engine/replay.ts'
 import { SnapshotWorldNotFoundError, takeSnapshot } from '../engine/snapshots.ts'
 import { updateBytes } from '../engine/runner.ts'
+import { forkWorld } from '../engine/fork.ts'
+import { worldListItem, WorldNotFoundError, WorldReadOnlyError } from '../engine/worlds.ts'
 import { WorldCommandError } from './worlds.ts'
 
-export const replayCommands = new Set(['replay', 'snapshot'])
+export const replayCommands = new Set(['replay', 'snapshot', 'fork'])
 
 export const replayUsage = `  world replay <worldId> [--from-step N] [--to-step M] --verify [--json]
                                  rebuild the world from the snapshot at or before N and the inputs
                                  after it, comparing every later snapshot and the committed world:
                                  prints "identical" (exit 0) or the first difference (exit 1)
-  world snapshot <worldId>       store a snapshot of the world's committed state now`
+  world snapshot <worldId>       store a snapshot of the world's committed state now
+  world fork <worldId> --at-step N [--name <name>] [--json]
+                                 a new world from the state after step N (any kept step), with its
+                                 own engine and copies of the messages and memories it had by then`
 
 export interface ReplayArgs {
   positionals: string[]
   world?: string
   fromStep?: string
   toStep?: string
+  atStep?: string
+  name?: string
   verify: boolean
   json: boolean
 }
@@ -56,6 +63,7 @@ export async function runReplayCommand (store: Store, config: Pick<Config, 'SNAP
   const [, sub, positional] = args.positionals
   const worldId = positional ?? args.world
   if (worldId === undefined) throw new WorldCommandError(`world ${sub ?? 'replay'} needs a world id: townhall world ${sub ?? 'replay'} <worldId> (see townhall world list)`)
+  if (sub === 'fork') return await runFork(store, worldId, args, now)
   if (sub === 'snapshot') {
     try {
       const snapshot = await takeSnapshot(store, worldId, 'demand', { keep: config.SNAPSHOT_KEEP }, now())
@@ -80,4 +88,19 @@ export async function runReplayCommand (store: Store, config: Pick<Config, 'SNAP
     return { text: JSON.stringify(args.verify ? { ...report, state: undefined } : report, null, 2), code }
   }
   return { text: formatReplay(report, args.verify), code }
+}
+
+async function runFork (store: Store, worldId: string, args: ReplayArgs, now: () => number): Promise<{ text: string, code: number }> {
+  const atStep = stepArg(args.atStep, '--at-step')
+  if (atStep === undefined) throw new WorldCommandError(`world fork needs the step to fork at: townhall world fork ${worldId} --at-step N (see townhall world replay)`)
+  if (args.name !== undefined && (args.name === '' || args.name.length > 100)) throw new WorldCommandError('--name expects 1 to 100 characters')
+  try {
+    // No vector index here: the index on disk is stale once embeddings are added, so the next start rebuilds it.
+    const item = worldListItem(await forkWorld(store, worldId, { atStep, name: args.name, now: now() }))
+    return { text: args.json ? JSON.stringify(item, null, 2) : `forked world ${worldId} at step ${atStep} into world ${item.worldId} "${item.name}": a running instance picks it up within seconds`, code: 0 }
+  } catch (err) {
+    if (err instanceof ReplayRangeError || err instanceof WorldReadOnlyError) throw new WorldCommandError(err.message)
+    if (err instanceof WorldNotFoundError) throw new WorldCommandError(`${err.message} (see townhall world list)`)
+    throw err
+  }
 }

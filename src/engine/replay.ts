@@ -43,6 +43,8 @@ export interface ReplayReport {
   divergence?: ReplayCheckpoint & Difference
   /** The rebuilt state at toStep, in the stored form. */
   state: Record<string, unknown>
+  /** The engine clock and input number after toStep. */
+  clock: Comparable['step']
   ms: number
 }
 
@@ -135,7 +137,7 @@ export async function replayWorld (store: Store, worldId: string, options: Repla
   const world = worldFromStored({ ...doc, ...structuredClone(base.state) } as StoredWorldDoc)
   const clock = { currentTime: base.currentTime, lastStepTs: base.lastStepTs, processedInputNumber: base.processedInputNumber }
   const inputs = store.collection<InputDoc>('inputs')
-  const report: ReplayReport = { worldId, fromStep: base.step, toStep, steps: 0, checked: [], state: {}, ms: 0 }
+  const report: ReplayReport = { worldId, fromStep: base.step, toStep, steps: 0, checked: [], state: {}, clock: { ...clock }, ms: 0 }
   progress(`replaying world ${worldId} from the snapshot at step ${base.step} to step ${toStep} (${toStep - base.step} steps)`)
   // The route budget a step ran with: the snapshot before it says (runner option, not game state).
   let budget = base.maxRouteSearchesPerStep ?? DEFAULT_MAX_ROUTE_SEARCHES
@@ -182,6 +184,7 @@ export async function replayWorld (store: Store, worldId: string, options: Repla
     }
   }
   report.state = storedState(world)
+  report.clock = { ...clock }
   report.ms = performance.now() - started
   return report
 }

@@ -2,8 +2,9 @@
 import type { CharacterDescription, InputReturnValue, StepOutput, WorldState } from '../game/index.ts'
 import type { Doc } from '../store/types.ts'
 
-// 'archived': stopped for good, data kept, read-only; 'deleting': a delete has begun (a rerun finishes it).
-export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive' | 'archived' | 'deleting'
+// 'archived': stopped for good, data kept, read-only; 'deleting': a delete has begun (a rerun finishes it);
+// 'forking': a fork being made (src/engine/fork.ts), never run until it turns 'running'.
+export type WorldStatusValue = 'running' | 'stoppedByDeveloper' | 'inactive' | 'archived' | 'deleting' | 'forking'
 
 export interface WorldStatusDoc extends Doc {
   worldId: string
@@ -18,6 +19,8 @@ export interface WorldStatusDoc extends Doc {
   humans?: HumanPlayer[]
   /** The operator's name for the world (worlds made before names existed have none). */
   name?: string
+  /** A fork's origin: the world and the step it was made from. */
+  forkedFrom?: { worldId: string, step: number }
 }
 
 export interface HumanPlayer { human: string, playerId: string }

@@ -284,13 +284,15 @@ export class WorldReadOnlyError extends Error {
   constructor (status: WorldStatusDoc) {
     super(status.status === 'archived'
       ? `world ${status.worldId} is archived: it is read-only (no inputs, joins, stops or resumes)`
-      : `world ${status.worldId} is being deleted`)
+      : status.status === 'forking'
+        ? `world ${status.worldId} is a fork still being made (if its making was cut short, delete it and fork again)`
+        : `world ${status.worldId} is being deleted`)
   }
 }
 
-/** Throws WorldReadOnlyError for an archived world or one being deleted. */
+/** Throws WorldReadOnlyError for an archived world, one being deleted, or a fork being made. */
 export function assertWritable (status: WorldStatusDoc): void {
-  if (status.status === 'archived' || status.status === 'deleting') throw new WorldReadOnlyError(status)
+  if (status.status === 'archived' || status.status === 'deleting' || status.status === 'forking') throw new WorldReadOnlyError(status)
 }
 
 /** Refuses an input for an engine whose world is archived or being deleted (client-facing functions call this). */
@@ -311,7 +313,7 @@ export interface WorldListItem {
 }
 
 export function worldListItem (s: WorldStatusDoc): WorldListItem {
-  const forkedFrom = (s as { forkedFrom?: { worldId: string, step: number } }).forkedFrom
+  const forkedFrom = s.forkedFrom
   return {
     worldId: s.worldId,
     engineId: s.engineId,

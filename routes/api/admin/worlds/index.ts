@@ -5,6 +5,7 @@ import { Type } from 'typebox'
 import { errorResponses } from '../../../../src/schemas.ts'
 import { AdminDisabledError, ForbiddenError, UnauthorizedError } from '../../../../src/api/errors.ts'
 import { archiveWorld, createWorldFrom, deleteWorld, listWorlds, worldListItem, worldStatus } from '../../../../src/engine/worlds.ts'
+import { forkWorld } from '../../../../src/engine/fork.ts'
 
 const ErrorRef = Type.Ref('ErrorResponse')
 const errors = errorResponses({ body: true, credentials: true, extra: [409] })
@@ -21,7 +22,7 @@ export const WorldListItemSchema = Type.Object({
   worldId: Type.String(),
   engineId: Type.String(),
   name: Type.String(),
-  status: Type.Union([Type.Literal('running'), Type.Literal('stoppedByDeveloper'), Type.Literal('inactive'), Type.Literal('archived'), Type.Literal('deleting')]),
+  status: Type.Union([Type.Literal('running'), Type.Literal('stoppedByDeveloper'), Type.Literal('inactive'), Type.Literal('archived'), Type.Literal('deleting'), Type.Literal('forking')]),
   isDefault: Type.Boolean(),
   createdAt: Type.Number(),
   lastViewed: Type.Number(),
@@ -75,6 +76,25 @@ const worlds: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: WorldListItemSchema, 404: ErrorRef, 409: ErrorRef, ...errors }
     }
   }, async (request) => worldListItem(await archiveWorld(fastify.store, request.params.worldId)))
+
+  fastify.post('/:worldId/fork', {
+    schema: {
+      tags,
+      security,
+      description: 'Make a new world from this one as it was after a kept step (rebuilt from its snapshots and inputs): its own ids, engine and input numbering, with copies of the descriptions, archived rows, messages and memories it had by then. It starts running within seconds; the original is untouched. A step outside the kept range is a 400 naming the range.',
+      params: WorldParams,
+      body: Type.Object({
+        atStep: Type.Integer({ minimum: 0, description: 'the step to fork at: from the oldest kept snapshot to the committed step' }),
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'default: "<original name> (fork at step N)"' }))
+      }, { additionalProperties: false }),
+      response: { 201: WorldListItemSchema, 404: ErrorRef, 409: ErrorRef, ...errors }
+    }
+  }, async (request, reply) => {
+    const { atStep, name } = request.body
+    const status = await forkWorld(fastify.store, request.params.worldId, { atStep, name, now: Date.now(), index: fastify.vectorIndex })
+    request.log.info({ worldId: status.worldId, forkedFrom: status.forkedFrom }, 'world forked')
+    return await reply.code(201).send(worldListItem(status))
+  })
 
   fastify.delete('/:worldId', {
     schema: {
