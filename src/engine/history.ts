@@ -51,12 +51,14 @@ export class HistoryFileError extends Error {
 
 /** An unknown world, or one with nothing to export yet. */
 export class HistoryWorldNotFoundError extends Error {
+  override name = 'HistoryWorldNotFoundError'
   readonly code = 'TOWNHALL_ERR_WORLD_NOT_FOUND'
   readonly statusCode = 404
 }
 
 /** The file's world is already in this deployment. */
 export class HistoryConflictError extends Error {
+  override name = 'HistoryConflictError'
   readonly code = 'TOWNHALL_ERR_WORLD_EXISTS'
   readonly statusCode = 409
 }
