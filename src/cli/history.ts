@@ -59,12 +59,10 @@ export async function runHistoryCommand (store: Store, args: HistoryArgs, progre
       if (worldId === undefined) throw new WorldCommandError('world export-history needs a world id: townhall world export-history <worldId> [--out FILE] (see townhall world list)')
       if (args.out === '') throw new WorldCommandError('--out needs a file name')
       const out = args.out ?? `history-${worldId}.jsonl.gz`
-      progress(`exporting the history of world ${worldId} to ${out}`)
       const report = await exportHistory(store, worldId, out, { now, onProgress: (p) => { progress(`export: ${p.part} ${fmt(p.documents)} documents`) } })
       return { text: args.json ? JSON.stringify(report, null, 2) : formatExport(report), code: 0 }
     }
     if (positional === undefined || positional === '') throw new WorldCommandError('world import-history needs a file: townhall world import-history <FILE>')
-    progress(`checking ${positional}`)
     const report = await importHistory(store, positional, {
       now: now(),
       onProgress: (p) => { progress(p.phase === 'check' ? `import (check): ${fmt(p.documents)} documents` : `import: ${p.part} ${fmt(p.documents)} documents written`) }
