@@ -141,6 +141,7 @@ async function runSize (size: Size): Promise<SizeResult> {
   }
 }
 
+const benchStarted = performance.now()
 const results: SizeResult[] = []
 for (const size of sizes) {
   process.stderr.write(`running ${size.label} for ${size.steps} steps, a snapshot every ${size.every}...\n`)
@@ -156,5 +157,5 @@ console.log(line(header))
 for (const row of rows) console.log(line(row))
 const town = results[0]!
 console.log(`\ngoals: replay >= 50x real time for the default town (${town.replayRealTimeMultiple}x, ${town.verifyRealTimeMultiple}x with --verify); ` +
-  `snapshot overhead <= 10% of the bytes per step (${town.snapshotOverheadPctDefault}% at SNAPSHOT_EVERY_STEPS=${DEFAULT_EVERY}); CPU pressure ${cpuPressure() ?? 'n/a'}`)
-console.log(`RESULT ${JSON.stringify({ bench: 'replay', stepMs: STEP_MS, defaultSnapshotEvery: DEFAULT_EVERY, sizes: results })}`)
+  `snapshot overhead <= 10% of the bytes per step (${town.snapshotOverheadPctDefault}% at SNAPSHOT_EVERY_STEPS=${DEFAULT_EVERY}); CPU pressure ${cpuPressure() ?? 'n/a'}; ${Math.round((performance.now() - benchStarted) / 1000)} s in all`)
+console.log(`RESULT ${JSON.stringify({ bench: 'replay', stepMs: STEP_MS, defaultSnapshotEvery: DEFAULT_EVERY, elapsedS: Math.round((performance.now() - benchStarted) / 1000), sizes: results })}`)

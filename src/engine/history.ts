@@ -3,17 +3,14 @@
 // descriptions, snapshots, the inputs from the oldest kept snapshot on — and its messages. The first line names
 // the world and the step range, the last holds each part's count and checksum; import checks all of it first.
 import { randomUUID } from 'node:crypto'
-import { once } from 'node:events'
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
-import { PassThrough } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { createGunzip, createGzip } from 'node:zlib'
+import { createReadStream, readFileSync } from 'node:fs'
+import { createGunzip } from 'node:zlib'
 import type { CollectionName } from '../store/collections.ts'
 import { decodeDoc, encodeDoc } from '../store/codec.ts'
 import type { Doc, Filter, Store } from '../store/types.ts'
 import { CollectionChecksum, type Checksum } from '../transfer/checksum.ts'
 import { readLines } from '../transfer/exportSource.ts'
+import { batchInserter, writeGzipLines } from '../transfer/gzipLines.ts'
 import type { EngineDoc, WorldStatusDoc } from './types.ts'
 import type { StoredWorldDoc } from './worldDoc.ts'
 import { listSnapshots, type StepLog } from './snapshots.ts'
@@ -98,16 +95,9 @@ export async function exportHistory (store: Store, worldId: string, out: string,
   const started = performance.now()
   const status = await store.collection<WorldStatusDoc>('worldStatus').findOne({ worldId })
   if (status === null) throw new HistoryWorldNotFoundError(`no world ${worldId} (see townhall world list)`)
-  const partial = `${out}.partial`
-  const lines = new PassThrough({ highWaterMark: 1 << 20 })
-  const sink = createWriteStream(partial)
-  const piping = pipeline(lines, createGzip({ level: 6 }), sink)
-  const write = async (text: string): Promise<void> => {
-    if (!lines.write(text)) await once(lines, 'drain')
-  }
   const parts = {} as Record<HistoryPart, Checksum>
   let header: HistoryHeader | undefined
-  const dump = async (): Promise<void> => {
+  const bytes = await writeGzipLines(store, out, async (write) => {
     // The world first, then its snapshots (as replay reads them): a snapshot taken meanwhile holds the step records it moved.
     const world = await store.collection<StoredWorldDoc>('worlds').findOne({ _id: worldId })
     const snapshots = await listSnapshots(store, worldId)
@@ -138,20 +128,8 @@ export async function exportHistory (store: Store, worldId: string, out: string,
     }
     const trailer: HistoryTrailer = { end: true, parts }
     await write(`${JSON.stringify(trailer)}\n`)
-  }
-  try {
-    if (store.readSnapshot !== undefined) await store.readSnapshot(dump)
-    else await dump()
-    lines.end()
-    await piping
-    await rename(partial, out)
-  } catch (err) {
-    lines.destroy()
-    await piping.catch(() => {})
-    await rm(partial, { force: true })
-    throw err
-  }
-  return { file: out, header: header!, parts, bytes: sink.bytesWritten, elapsedMs: performance.now() - started }
+  })
+  return { file: out, header: header!, parts, bytes, elapsedMs: performance.now() - started }
 }
 
 interface HistoryLine { p: HistoryPart, d: Doc }
@@ -325,29 +303,20 @@ export async function importHistory (store: Store, file: string, options: { now:
 
   const parts = {} as ImportHistoryReport['parts']
   for (const part of HISTORY_PARTS) parts[part] = { ...check.sums.get(part)?.result() ?? new CollectionChecksum().result(), written: 0 }
-  const batchSize = options.batchSize ?? 500
-  let batch: Doc[] = []
-  let batchPart: HistoryPart | null = null
   let documents = 0
-  const flush = async (): Promise<void> => {
-    if (batchPart === null || batch.length === 0) return
-    const { inserted } = await store.collection(batchPart).insertMany(batch, { ignoreDuplicates: true })
-    parts[batchPart].written += inserted
-    batch = []
-  }
+  let last: HistoryPart | null = null
+  const written = (part: HistoryPart): void => { options.onProgress?.({ phase: 'write', part, documents: parts[part].written }) }
+  const inserter = batchInserter(store, options.batchSize ?? 500, (part, inserted) => { parts[part as HistoryPart].written += inserted })
   await readHistory(file, async ({ p, d }) => {
-    if (p !== batchPart || batch.length >= batchSize) {
-      await flush()
-      if (batchPart !== null && p !== batchPart) options.onProgress?.({ phase: 'write', part: batchPart, documents: parts[batchPart].written })
-      batchPart = p
-    }
-    batch.push(archived(p, d, options.now))
+    if (last !== null && p !== last) written(last)
+    last = p
+    await inserter.add(p, archived(p, d, options.now))
     documents++
   })
-  await flush()
+  await inserter.flush()
   // The callback above assigned it (the compiler cannot see that).
-  const last = batchPart as HistoryPart | null
-  if (last !== null) options.onProgress?.({ phase: 'write', part: last, documents: parts[last].written })
+  const final = last as HistoryPart | null
+  if (final !== null) written(final)
   return { file, header, worldId, parts, documents, elapsedMs: performance.now() - started }
 }
 

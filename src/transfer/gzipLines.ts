@@ -1,0 +1,56 @@
+// Gzip'd JSON-lines files (backups, world histories): written through `<file>.partial`, renamed once complete,
+// from one consistent read snapshot where the store offers that; read back into the store in batches.
+import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import { PassThrough } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import type { CollectionName } from '../store/collections.ts'
+import type { Doc, Store } from '../store/types.ts'
+
+/** Runs `dump` with a `write` for the file's text (within the store's read snapshot, if any); returns the bytes written. */
+export async function writeGzipLines (store: Store, file: string, dump: (write: (text: string) => Promise<void>) => Promise<void>): Promise<number> {
+  const partial = `${file}.partial`
+  const out = new PassThrough({ highWaterMark: 1 << 20 })
+  const sink = createWriteStream(partial)
+  const piping = pipeline(out, createGzip({ level: 6 }), sink)
+  const write = async (text: string): Promise<void> => {
+    if (!out.write(text)) await once(out, 'drain')
+  }
+  try {
+    if (store.readSnapshot !== undefined) await store.readSnapshot(async () => { await dump(write) })
+    else await dump(write)
+    out.end()
+    await piping
+    await rename(partial, file)
+  } catch (err) {
+    out.destroy()
+    await piping.catch(() => {})
+    await rm(partial, { force: true })
+    throw err
+  }
+  return sink.bytesWritten
+}
+
+/** Inserts documents read in order in batches of one collection each, skipping those already stored (a rerun). */
+export function batchInserter (store: Store, batchSize: number, onFlush: (collection: CollectionName, inserted: number, offered: number) => void): { add: (collection: CollectionName, doc: Doc) => Promise<void>, flush: () => Promise<void> } {
+  let batch: Doc[] = []
+  let current: CollectionName | null = null
+  const flush = async (): Promise<void> => {
+    if (current === null || batch.length === 0) return
+    const { inserted } = await store.collection(current).insertMany(batch, { ignoreDuplicates: true })
+    onFlush(current, inserted, batch.length)
+    batch = []
+  }
+  return {
+    async add (collection, doc) {
+      if (collection !== current || batch.length >= batchSize) {
+        await flush()
+        current = collection
+      }
+      batch.push(doc)
+    },
+    flush
+  }
+}
