@@ -8,10 +8,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { storeTargets, tempDir, type StoreTarget } from '../helpers/stores.ts'
-import { quietLog, readWorld, waitFor } from '../helpers/engine.ts'
-import { startSimulatedRunner } from '../helpers/simulatedTown.ts'
-import { createWorldRecords } from '../../src/engine/worlds.ts'
-import { submitInput } from '../../src/engine/inputs.ts'
+import { readWorld } from '../helpers/engine.ts'
+import { runOfflineTown } from '../helpers/simulatedTown.ts'
 import { replayWorld } from '../../src/engine/replay.ts'
 import { listSnapshots } from '../../src/engine/snapshots.ts'
 import { exportHistory, HISTORY_PARTS, HistoryFileError, importHistory } from '../../src/engine/history.ts'
@@ -19,12 +17,6 @@ import type { EngineDoc, InputDoc, WorldStatusDoc } from '../../src/engine/types
 import type { Store } from '../../src/store/types.ts'
 import { CollectionChecksum } from '../../src/transfer/checksum.ts'
 import { decodeDoc } from '../../src/store/codec.ts'
-import { createOfflineClient } from '../../src/llm/offline.ts'
-import { MemoryService } from '../../src/agents/memory.ts'
-import { llmBrain } from '../../src/agents/brain.ts'
-import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
-import { createExactIndex } from '../../src/vector/exact.ts'
-import { defaultCast } from '../../src/game/data/index.ts'
 
 const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
 const TOWN_MS = 2 * 60_000
@@ -68,29 +60,8 @@ for (const target of targets) {
   test(`a town's history exported from ${target.name} and imported into ${destination.name} replays identically`, { timeout: 300_000 }, async (t) => {
     const { store } = await target.fresh(t)
     const dir = await tempDir(t)
-    let clock = Date.parse('2026-11-22T09:00:00Z')
-    const started = clock
-    const now = (): number => clock
-    const llm = createOfflineClient({ dimension: 64 })
-    const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: createExactIndex({ dimension: 64 }), now, log: quietLog })
-    const brain = llmBrain({ store, llm, memories, now })
-    const status = await createWorldRecords(store, { now: clock, cast: defaultCast, agents: defaultCast.length, seed: 15, isDefault: true })
-    const runner = startSimulatedRunner(t, { store, worldId: status.worldId, brain, now, advance: () => { clock += 1000 }, runner: { snapshots: { everySteps: EVERY, keep: KEEP } } })
-    await submitInput(store, status.engineId, 'join', { name: 'Alice', character: 'f3', description: 'a visitor', tokenIdentifier: 'human:alice' }, { now })
-    let moves = 0
-    let lastMove = clock
-    await waitFor('two minutes of game time', async () => {
-      if (clock - lastMove >= 10_000) {
-        lastMove = clock
-        const human = (await readWorld(store, status.worldId)).players.find((p) => p.human === 'human:alice')
-        if (human !== undefined) {
-          await submitInput(store, status.engineId, 'moveTo', { playerId: human.id, destination: { x: 3 + (moves * 7) % 30, y: 3 + (moves * 5) % 20 } }, { now })
-          moves++
-        }
-      }
-      return clock >= started + TOWN_MS + 7_000
-    }, 240_000)
-    await runner.stop()
+    const { status, moves, now } = await runOfflineTown(t, store, { ms: TOWN_MS + 7_000, moveEveryMs: 10_000, seed: 15, isDefault: true, runner: { snapshots: { everySteps: EVERY, keep: KEEP } } })
+    const clock = now()
     const world = await readWorld(store, status.worldId)
     const snapshots = await listSnapshots(store, status.worldId)
     t.equal(snapshots.length, KEEP, 'the kept snapshots')
