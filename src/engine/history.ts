@@ -3,14 +3,12 @@
 // descriptions, snapshots, the inputs from the oldest kept snapshot on — and its messages. The first line names
 // the world and the step range, the last holds each part's count and checksum; import checks all of it first.
 import { randomUUID } from 'node:crypto'
-import { createReadStream, readFileSync } from 'node:fs'
-import { createGunzip } from 'node:zlib'
+import { readFileSync } from 'node:fs'
 import type { CollectionName } from '../store/collections.ts'
-import { decodeDoc, encodeDoc } from '../store/codec.ts'
+import { encodeDoc } from '../store/codec.ts'
 import type { Doc, Filter, Store } from '../store/types.ts'
 import { CollectionChecksum, type Checksum } from '../transfer/checksum.ts'
-import { readLines } from '../transfer/exportSource.ts'
-import { batchInserter, writeGzipLines } from '../transfer/gzipLines.ts'
+import { batchInserter, readGzipLines, writeGzipLines } from '../transfer/gzipLines.ts'
 import type { EngineDoc, WorldStatusDoc } from './types.ts'
 import type { StoredWorldDoc } from './worldDoc.ts'
 import { listSnapshots, type StepLog } from './snapshots.ts'
@@ -138,51 +136,30 @@ const PART_NAMES: ReadonlySet<string> = new Set(HISTORY_PARTS)
 
 /** Reads a history file line by line, checking its header and each line's shape; returns the header and trailer. */
 async function readHistory (file: string, each: (line: HistoryLine, header: HistoryHeader, number: number) => Promise<void> | void): Promise<{ header: HistoryHeader, trailer: HistoryTrailer }> {
-  const input = createReadStream(file)
-  const gunzip = createGunzip()
-  input.on('error', (err) => gunzip.destroy(err))
-  input.pipe(gunzip)
   let header: HistoryHeader | null = null
   let trailer: HistoryTrailer | null = null
-  let lineNo = 0
   const damaged = (number: number, what: string): HistoryFileError => new HistoryFileError(`${file}: line ${number}: ${what}`)
-  try {
-    for await (const { line, number, terminated } of readLines(gunzip)) {
-      lineNo = number
-      if (line === '') continue
-      if (trailer !== null) throw damaged(number, 'data after the end marker')
-      if (!terminated) throw damaged(number, 'cut short: the file is truncated')
-      let value: unknown
-      try {
-        value = decodeDoc(line)
-      } catch (err) {
-        throw damaged(number, `not valid JSON (${(err as Error).message})`)
-      }
-      if (header === null) {
-        const h = value as Partial<HistoryHeader>
-        if (h.format !== HISTORY_FORMAT) throw new HistoryFileError(`${file}: not a townhall world history (line 1 has no "format":"${HISTORY_FORMAT}")`)
-        if (h.version !== HISTORY_VERSION) throw new HistoryFileError(`${file}: history version ${String(h.version)}; this townhall reads version ${HISTORY_VERSION}`)
-        if (typeof h.worldId !== 'string' || typeof h.engineId !== 'string' || typeof h.steps?.from !== 'number' || typeof h.steps.to !== 'number') throw damaged(number, 'the header lacks worldId, engineId or steps')
-        header = h as HistoryHeader
-        continue
-      }
-      const v = value as Partial<HistoryLine> & Partial<HistoryTrailer>
-      if (v.end === true) {
-        if (v.parts === null || typeof v.parts !== 'object') throw damaged(number, 'the end marker lacks the parts\' counts and checksums')
-        trailer = v as HistoryTrailer
-        continue
-      }
-      if (typeof v.p !== 'string' || !PART_NAMES.has(v.p) || v.d === null || typeof v.d !== 'object' || typeof (v.d as Doc)._id !== 'string') {
-        throw damaged(number, 'not a document line of a known part')
-      }
-      await each(v as HistoryLine, header, number)
+  const lineNo = await readGzipLines(file, HistoryFileError, async (value, number) => {
+    if (trailer !== null) throw damaged(number, 'data after the end marker')
+    if (header === null) {
+      const h = value as Partial<HistoryHeader>
+      if (h.format !== HISTORY_FORMAT) throw new HistoryFileError(`${file}: not a townhall world history (line 1 has no "format":"${HISTORY_FORMAT}")`)
+      if (h.version !== HISTORY_VERSION) throw new HistoryFileError(`${file}: history version ${String(h.version)}; this townhall reads version ${HISTORY_VERSION}`)
+      if (typeof h.worldId !== 'string' || typeof h.engineId !== 'string' || typeof h.steps?.from !== 'number' || typeof h.steps.to !== 'number') throw damaged(number, 'the header lacks worldId, engineId or steps')
+      header = h as HistoryHeader
+      return
     }
-  } catch (err) {
-    if (err instanceof HistoryFileError) throw err
-    throw new HistoryFileError(`${file}: unreadable after line ${lineNo}: ${(err as Error).message} (the file is truncated or damaged)`)
-  } finally {
-    input.destroy()
-  }
+    const v = value as Partial<HistoryLine> & Partial<HistoryTrailer>
+    if (v.end === true) {
+      if (v.parts === null || typeof v.parts !== 'object') throw damaged(number, 'the end marker lacks the parts\' counts and checksums')
+      trailer = v as HistoryTrailer
+      return
+    }
+    if (typeof v.p !== 'string' || !PART_NAMES.has(v.p) || v.d === null || typeof v.d !== 'object' || typeof (v.d as Doc)._id !== 'string') {
+      throw damaged(number, 'not a document line of a known part')
+    }
+    await each(v as HistoryLine, header, number)
+  })
   if (header === null) throw new HistoryFileError(`${file}: empty or not a townhall world history`)
   if (trailer === null) throw new HistoryFileError(`${file}: no end marker after line ${lineNo}: the file is truncated`)
   return { header, trailer }
@@ -308,7 +285,10 @@ export async function importHistory (store: Store, file: string, options: { now:
   const written = (part: HistoryPart): void => { options.onProgress?.({ phase: 'write', part, documents: parts[part].written }) }
   const inserter = batchInserter(store, options.batchSize ?? 500, (part, inserted) => { parts[part as HistoryPart].written += inserted })
   await readHistory(file, async ({ p, d }) => {
-    if (last !== null && p !== last) written(last)
+    if (last !== null && p !== last) {
+      await inserter.flush()
+      written(last)
+    }
     last = p
     await inserter.add(p, archived(p, d, options.now))
     documents++

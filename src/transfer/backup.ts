@@ -1,14 +1,11 @@
 // `townhall backup <file>` / `townhall restore <file>`: every collection as gzip'd JSON lines, store-neutral
 // (a backup of the embedded store restores into MongoDB and back). The file ends with each collection's
 // count and checksum; restore checks the whole file against them before it writes anything.
-import { createReadStream } from 'node:fs'
-import { createGunzip } from 'node:zlib'
 import { collectionNames, isCollectionName, type CollectionName } from '../store/collections.ts'
-import { decodeDoc, encodeDoc } from '../store/codec.ts'
+import { encodeDoc } from '../store/codec.ts'
 import type { Doc, Store } from '../store/types.ts'
 import { CollectionChecksum, type Checksum } from './checksum.ts'
-import { readLines } from './exportSource.ts'
-import { batchInserter, writeGzipLines } from './gzipLines.ts'
+import { batchInserter, readGzipLines, writeGzipLines } from './gzipLines.ts'
 
 export const BACKUP_FORMAT = 'townhall-backup'
 export const BACKUP_VERSION = 1
@@ -69,48 +66,27 @@ interface BackupLine { c: CollectionName, d: Doc }
 
 /** Reads a backup file line by line, checking its header and shape; the trailer is returned at the end. */
 async function readBackup (file: string, each: (line: BackupLine, number: number) => Promise<void> | void): Promise<Trailer> {
-  const input = createReadStream(file)
-  const gunzip = createGunzip()
-  input.on('error', (err) => gunzip.destroy(err))
-  input.pipe(gunzip)
   let header: Header | null = null
   let trailer: Trailer | null = null
-  let lineNo = 0
-  try {
-    for await (const { line, number, terminated } of readLines(gunzip)) {
-      lineNo = number
-      if (line === '') continue
-      if (trailer !== null) throw new BackupFileError(`${file}: line ${number}: data after the end marker`)
-      if (!terminated) throw new BackupFileError(`${file}: line ${number}: cut short: the backup is truncated`)
-      let value: unknown
-      try {
-        value = decodeDoc(line)
-      } catch (err) {
-        throw new BackupFileError(`${file}: line ${number}: not valid JSON (${(err as Error).message})`)
-      }
-      if (header === null) {
-        const h = value as Partial<Header>
-        if (h.format !== BACKUP_FORMAT) throw new BackupFileError(`${file}: not a townhall backup (line 1 has no "format":"${BACKUP_FORMAT}")`)
-        if (h.version !== BACKUP_VERSION) throw new BackupFileError(`${file}: backup version ${String(h.version)}; this townhall reads version ${BACKUP_VERSION}`)
-        header = h as Header
-        continue
-      }
-      const v = value as Partial<BackupLine> & Partial<Trailer>
-      if (v.end === true) {
-        trailer = v as Trailer
-        continue
-      }
-      if (typeof v.c !== 'string' || !isCollectionName(v.c) || v.d === null || typeof v.d !== 'object' || typeof (v.d as Doc)._id !== 'string') {
-        throw new BackupFileError(`${file}: line ${number}: not a document line of a known collection`)
-      }
-      await each(v as BackupLine, number)
+  const lineNo = await readGzipLines(file, BackupFileError, async (value, number) => {
+    if (trailer !== null) throw new BackupFileError(`${file}: line ${number}: data after the end marker`)
+    if (header === null) {
+      const h = value as Partial<Header>
+      if (h.format !== BACKUP_FORMAT) throw new BackupFileError(`${file}: not a townhall backup (line 1 has no "format":"${BACKUP_FORMAT}")`)
+      if (h.version !== BACKUP_VERSION) throw new BackupFileError(`${file}: backup version ${String(h.version)}; this townhall reads version ${BACKUP_VERSION}`)
+      header = h as Header
+      return
     }
-  } catch (err) {
-    if (err instanceof BackupFileError) throw err
-    throw new BackupFileError(`${file}: unreadable after line ${lineNo}: ${(err as Error).message} (the file is truncated or damaged)`)
-  } finally {
-    input.destroy()
-  }
+    const v = value as Partial<BackupLine> & Partial<Trailer>
+    if (v.end === true) {
+      trailer = v as Trailer
+      return
+    }
+    if (typeof v.c !== 'string' || !isCollectionName(v.c) || v.d === null || typeof v.d !== 'object' || typeof (v.d as Doc)._id !== 'string') {
+      throw new BackupFileError(`${file}: line ${number}: not a document line of a known collection`)
+    }
+    await each(v as BackupLine, number)
+  })
   if (header === null) throw new BackupFileError(`${file}: empty`)
   if (trailer === null) throw new BackupFileError(`${file}: no end marker after line ${lineNo}: the backup is truncated`)
   return trailer

@@ -1,11 +1,13 @@
 // Gzip'd JSON-lines files (backups, world histories): written through `<file>.partial`, renamed once complete,
 // from one consistent read snapshot where the store offers that; read back into the store in batches.
 import { once } from 'node:events'
-import { createWriteStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { PassThrough } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createGzip } from 'node:zlib'
+import { createGunzip, createGzip } from 'node:zlib'
+import { decodeDoc } from '../store/codec.ts'
+import { readLines } from './exportSource.ts'
 import type { CollectionName } from '../store/collections.ts'
 import type { Doc, Store } from '../store/types.ts'
 
@@ -53,4 +55,36 @@ export function batchInserter (store: Store, batchSize: number, onFlush: (collec
     },
     flush
   }
+}
+
+/**
+ * Reads a gzip'd JSON-lines file, handing each decoded line to `each`; returns the last line's number. A line
+ * cut short, bad JSON, or an unreadable or damaged file is a `Fail` error naming the file and line.
+ */
+export async function readGzipLines (file: string, Fail: new (message: string) => Error, each: (value: unknown, number: number) => Promise<void> | void): Promise<number> {
+  const input = createReadStream(file)
+  const gunzip = createGunzip()
+  input.on('error', (err) => gunzip.destroy(err))
+  input.pipe(gunzip)
+  let lineNo = 0
+  try {
+    for await (const { line, number, terminated } of readLines(gunzip)) {
+      lineNo = number
+      if (line === '') continue
+      if (!terminated) throw new Fail(`${file}: line ${number}: cut short: the file is truncated`)
+      let value: unknown
+      try {
+        value = decodeDoc(line)
+      } catch (err) {
+        throw new Fail(`${file}: line ${number}: not valid JSON (${(err as Error).message})`)
+      }
+      await each(value, number)
+    }
+  } catch (err) {
+    if (err instanceof Fail) throw err
+    throw new Fail(`${file}: unreadable after line ${lineNo}: ${(err as Error).message} (the file is truncated or damaged)`)
+  } finally {
+    input.destroy()
+  }
+  return lineNo
 }

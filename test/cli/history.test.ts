@@ -1,23 +1,12 @@
 // townhall world export-history|import-history as a user runs them: progress on stderr, the report on stdout,
 // and one line with exit 2 for a missing argument, an unknown world, a damaged file or a world already there.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { townhall } from '../helpers/cli.ts'
 import { storeTargets, tempDir } from '../helpers/stores.ts'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
 import { takeSnapshot } from '../../src/engine/snapshots.ts'
-
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
 
 for (const target of storeTargets()) {
   test(`townhall world export-history and import-history (${target.name})`, { timeout: 120_000 }, async (t) => {

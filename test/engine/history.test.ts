@@ -2,11 +2,10 @@
 // deployment of the other store (embedded→mongodb, mongodb→embedded): replay --verify there is identical. A
 // damaged file (a flipped byte, cut short, an input left out) writes nothing; importing a world twice is refused.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
+import { townhall } from '../helpers/cli.ts'
 import { storeTargets, tempDir, type StoreTarget } from '../helpers/stores.ts'
 import { readWorld } from '../helpers/engine.ts'
 import { runOfflineTown } from '../helpers/simulatedTown.ts'
@@ -18,18 +17,9 @@ import type { Store } from '../../src/store/types.ts'
 import { CollectionChecksum } from '../../src/transfer/checksum.ts'
 import { decodeDoc } from '../../src/store/codec.ts'
 
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
 const TOWN_MS = 2 * 60_000
 const EVERY = 30
 const KEEP = 3
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
 
 async function partCounts (store: Store): Promise<number> {
   let total = 0

@@ -2,8 +2,7 @@
 // `townhall world replay --verify`: identical; a damaged snapshot or input diverges (exit 1, naming the field);
 // an unknown world or a step outside the kept range is one line and exit 2.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { townhall } from '../helpers/cli.ts'
 import { storeTargets } from '../helpers/stores.ts'
 import { readWorld } from '../helpers/engine.ts'
 import { runOfflineTown } from '../helpers/simulatedTown.ts'
@@ -14,18 +13,9 @@ import { updateBytes, type StepReport } from '../../src/engine/runner.ts'
 import type { InputDoc } from '../../src/engine/types.ts'
 import type { StoredWorldDoc } from '../../src/engine/worldDoc.ts'
 
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
 const TOWN_MS = 5 * 60_000
 const EVERY = 60
 const KEEP = 5
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
 
 for (const target of storeTargets()) {
   test(`five minutes of an offline town replay identically from its snapshots (${target.name})`, { timeout: 300_000 }, async (t) => {
