@@ -1,5 +1,7 @@
 // townhall world export-history|import-history: a world's history as one file that another deployment (either
 // store) loads as an archived world and replays identically. Progress on stderr; the report on stdout.
+import { access, constants } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import type { Store } from '../store/types.ts'
 import {
   exportHistory, HistoryConflictError, HistoryFileError, HistoryWorldNotFoundError, importHistory,
@@ -59,6 +61,8 @@ export async function runHistoryCommand (store: Store, args: HistoryArgs, progre
       if (worldId === undefined) throw new WorldCommandError('world export-history needs a world id: townhall world export-history <worldId> [--out FILE] (see townhall world list)')
       if (args.out === '') throw new WorldCommandError('--out needs a file name')
       const out = args.out ?? `history-${worldId}.jsonl.gz`
+      // Before reading the world: a folder that cannot take the file is one line, not a failure at the end.
+      await access(dirname(resolve(out)), constants.W_OK).catch(() => { throw new WorldCommandError(`cannot write ${out}: its folder ${dirname(resolve(out))} does not exist or is not writable`) })
       const report = await exportHistory(store, worldId, out, { now, onProgress: (p) => { progress(`export: ${p.part} ${fmt(p.documents)} documents`) } })
       return { text: args.json ? JSON.stringify(report, null, 2) : formatExport(report), code: 0 }
     }

@@ -38,6 +38,7 @@ for (const target of storeTargets()) {
     const cases: Array<[string, string[], RegExp]> = [
       ['no world id', ['world', 'export-history'], /^townhall: world export-history needs a world id/],
       ['an unknown world', ['world', 'export-history', 'no-such-world'], /^townhall: no world no-such-world \(see townhall world list\)\n$/],
+      ['an --out folder that is not there', ['world', 'export-history', status.worldId, '--out', join(dir, 'no', 'such', 'h.gz')], /^townhall: cannot write .*h\.gz: its folder .* does not exist or is not writable\n$/],
       ['no file', ['world', 'import-history'], /^townhall: world import-history needs a file/],
       ['a missing file', ['world', 'import-history', join(dir, 'nothing.gz')], /^townhall: .*nothing\.gz: unreadable after line 0: ENOENT/],
       ['a world already there', ['world', 'import-history', file], /^townhall: world \S+ already exists in .* delete it first/]
