@@ -5,6 +5,7 @@ import {
 } from '../engine/worlds.ts'
 import { worldsUsage } from './worlds.ts'
 import { replayUsage } from './replay.ts'
+import { historyUsage } from './history.ts'
 
 export const usage = `Usage: townhall <command> [options]
 
@@ -17,6 +18,7 @@ Commands:
   world debug-players <N>        add N debug players that wander the town
 ${worldsUsage}
 ${replayUsage}
+${historyUsage}
   llm pause|resume [--world <id>]  pause or resume all LLM use of a world, or of the deployment
   llm status [--world <id>] [--json]  paused or not, the budget in force and what was spent
   llm budget [--world <id>] <limit>=<value>...  set a world's budget: tokens-per-hour,
@@ -35,6 +37,7 @@ Options:
   --from-step N, --to-step M     world replay: the steps to rebuild (default: all kept)
   --at-step N                    world fork: the step to fork at
   --verify                       world replay: compare with the snapshots and the committed world
+  --out FILE                     world export-history: the file to write
   --json                         print the report as JSON
   -h, --help                     show this help
 

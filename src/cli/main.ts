@@ -7,17 +7,36 @@ import { runTransferCommand, transferCommands } from './transfer.ts'
 import { runWorldCommand, worldCommands, WorldCommandError } from './worlds.ts'
 import { runLlmCommand } from './llm.ts'
 import { replayCommands, runReplayCommand } from './replay.ts'
+import { historyCommands, runHistoryCommand } from './history.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`townhall: ${message}\n`)
   process.exit(code)
 }
 
-let parsed: ReturnType<typeof parseArgs<{ options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, 'at-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }>>
+const options = {
+  world: { type: 'string' },
+  map: { type: 'string' },
+  cast: { type: 'string' },
+  name: { type: 'string' },
+  agents: { type: 'string' },
+  seed: { type: 'string' },
+  yes: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'from-step': { type: 'string' },
+  'to-step': { type: 'string' },
+  'at-step': { type: 'string' },
+  verify: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'allow-skips': { type: 'boolean' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+let parsed: ReturnType<typeof parseArgs<{ options: typeof options, allowPositionals: true }>>
 try {
   parsed = parseArgs({
     args: process.argv.slice(2),
-    options: { world: { type: 'string' }, map: { type: 'string' }, cast: { type: 'string' }, name: { type: 'string' }, agents: { type: 'string' }, seed: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' }, 'from-step': { type: 'string' }, 'to-step': { type: 'string' }, 'at-step': { type: 'string' }, verify: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-skips': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options,
     allowPositionals: true
   })
 } catch (err) {
@@ -52,6 +71,10 @@ if (positionals[0] === 'start') {
       const result = await runReplayCommand(store, config, {
         positionals, world: values.world, fromStep: values['from-step'], toStep: values['to-step'], atStep: values['at-step'], name: values.name, verify: values.verify === true, json: values.json === true
       }, (line) => { process.stderr.write(`${line}\n`) }, Date.now)
+      process.stdout.write(`${result.text}\n`)
+      process.exitCode = result.code
+    } else if (positionals[0] === 'world' && historyCommands.has(positionals[1] ?? '')) {
+      const result = await runHistoryCommand(store, { positionals, world: values.world, out: values.out, json: values.json === true }, (line) => { process.stderr.write(`${line}\n`) }, Date.now)
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code
     } else if (positionals[0] === 'world' && worldCommands.has(positionals[1] ?? '')) {

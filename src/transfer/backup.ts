@@ -1,17 +1,11 @@
 // `townhall backup <file>` / `townhall restore <file>`: every collection as gzip'd JSON lines, store-neutral
 // (a backup of the embedded store restores into MongoDB and back). The file ends with each collection's
 // count and checksum; restore checks the whole file against them before it writes anything.
-import { once } from 'node:events'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
-import { pipeline } from 'node:stream/promises'
-import { createGunzip, createGzip } from 'node:zlib'
-import { PassThrough } from 'node:stream'
 import { collectionNames, isCollectionName, type CollectionName } from '../store/collections.ts'
-import { decodeDoc, encodeDoc } from '../store/codec.ts'
+import { encodeDoc } from '../store/codec.ts'
 import type { Doc, Store } from '../store/types.ts'
 import { CollectionChecksum, type Checksum } from './checksum.ts'
-import { readLines } from './exportSource.ts'
+import { batchInserter, readGzipLines, writeGzipLines } from './gzipLines.ts'
 
 export const BACKUP_FORMAT = 'townhall-backup'
 export const BACKUP_VERSION = 1
@@ -45,18 +39,10 @@ interface Trailer { end: true, collections: Record<string, Checksum> }
 export async function backupStore (store: Store, file: string, options: { onProgress?: (p: BackupProgress) => void, now?: () => number } = {}): Promise<BackupReport> {
   const now = options.now ?? Date.now
   const started = now()
-  const partial = `${file}.partial`
-  const out = new PassThrough({ highWaterMark: 1 << 20 })
-  const gzip = createGzip({ level: 6 })
-  const sink = createWriteStream(partial)
-  const piping = pipeline(out, gzip, sink)
-  const write = async (text: string): Promise<void> => {
-    if (!out.write(text)) await once(out, 'drain')
-  }
   const collections = {} as Record<CollectionName, Checksum>
   let documents = 0
   const snapshot = store.readSnapshot !== undefined
-  const dump = async (): Promise<void> => {
+  const bytes = await writeGzipLines(store, file, async (write) => {
     const header: Header = { format: BACKUP_FORMAT, version: BACKUP_VERSION, created: started, store: store.kind, snapshot }
     await write(`${JSON.stringify(header)}\n`)
     for (const name of BACKUP_ORDER) {
@@ -72,68 +58,35 @@ export async function backupStore (store: Store, file: string, options: { onProg
     }
     const trailer: Trailer = { end: true, collections }
     await write(`${JSON.stringify(trailer)}\n`)
-  }
-  try {
-    if (store.readSnapshot !== undefined) await store.readSnapshot(dump)
-    else await dump()
-    out.end()
-    await piping
-    await rename(partial, file)
-  } catch (err) {
-    out.destroy()
-    await piping.catch(() => {})
-    await rm(partial, { force: true })
-    throw err
-  }
-  return { file, store: store.describe(), snapshot, collections, documents, bytes: sink.bytesWritten, elapsedMs: now() - started }
+  })
+  return { file, store: store.describe(), snapshot, collections, documents, bytes, elapsedMs: now() - started }
 }
 
 interface BackupLine { c: CollectionName, d: Doc }
 
 /** Reads a backup file line by line, checking its header and shape; the trailer is returned at the end. */
 async function readBackup (file: string, each: (line: BackupLine, number: number) => Promise<void> | void): Promise<Trailer> {
-  const input = createReadStream(file)
-  const gunzip = createGunzip()
-  input.on('error', (err) => gunzip.destroy(err))
-  input.pipe(gunzip)
   let header: Header | null = null
   let trailer: Trailer | null = null
-  let lineNo = 0
-  try {
-    for await (const { line, number, terminated } of readLines(gunzip)) {
-      lineNo = number
-      if (line === '') continue
-      if (trailer !== null) throw new BackupFileError(`${file}: line ${number}: data after the end marker`)
-      if (!terminated) throw new BackupFileError(`${file}: line ${number}: cut short: the backup is truncated`)
-      let value: unknown
-      try {
-        value = decodeDoc(line)
-      } catch (err) {
-        throw new BackupFileError(`${file}: line ${number}: not valid JSON (${(err as Error).message})`)
-      }
-      if (header === null) {
-        const h = value as Partial<Header>
-        if (h.format !== BACKUP_FORMAT) throw new BackupFileError(`${file}: not a townhall backup (line 1 has no "format":"${BACKUP_FORMAT}")`)
-        if (h.version !== BACKUP_VERSION) throw new BackupFileError(`${file}: backup version ${String(h.version)}; this townhall reads version ${BACKUP_VERSION}`)
-        header = h as Header
-        continue
-      }
-      const v = value as Partial<BackupLine> & Partial<Trailer>
-      if (v.end === true) {
-        trailer = v as Trailer
-        continue
-      }
-      if (typeof v.c !== 'string' || !isCollectionName(v.c) || v.d === null || typeof v.d !== 'object' || typeof (v.d as Doc)._id !== 'string') {
-        throw new BackupFileError(`${file}: line ${number}: not a document line of a known collection`)
-      }
-      await each(v as BackupLine, number)
+  const lineNo = await readGzipLines(file, BackupFileError, async (value, number) => {
+    if (trailer !== null) throw new BackupFileError(`${file}: line ${number}: data after the end marker`)
+    if (header === null) {
+      const h = value as Partial<Header>
+      if (h.format !== BACKUP_FORMAT) throw new BackupFileError(`${file}: not a townhall backup (line 1 has no "format":"${BACKUP_FORMAT}")`)
+      if (h.version !== BACKUP_VERSION) throw new BackupFileError(`${file}: backup version ${String(h.version)}; this townhall reads version ${BACKUP_VERSION}`)
+      header = h as Header
+      return
     }
-  } catch (err) {
-    if (err instanceof BackupFileError) throw err
-    throw new BackupFileError(`${file}: unreadable after line ${lineNo}: ${(err as Error).message} (the file is truncated or damaged)`)
-  } finally {
-    input.destroy()
-  }
+    const v = value as Partial<BackupLine> & Partial<Trailer>
+    if (v.end === true) {
+      trailer = v as Trailer
+      return
+    }
+    if (typeof v.c !== 'string' || !isCollectionName(v.c) || v.d === null || typeof v.d !== 'object' || typeof (v.d as Doc)._id !== 'string') {
+      throw new BackupFileError(`${file}: line ${number}: not a document line of a known collection`)
+    }
+    await each(v as BackupLine, number)
+  })
   if (header === null) throw new BackupFileError(`${file}: empty`)
   if (trailer === null) throw new BackupFileError(`${file}: no end marker after line ${lineNo}: the backup is truncated`)
   return trailer
@@ -181,25 +134,15 @@ export async function restoreStore (store: Store, file: string, options: { onPro
 
   const collections = {} as RestoreReport['collections']
   for (const name of collectionNames) collections[name] = { ...sums.get(name)?.result() ?? new CollectionChecksum().result(), restored: 0, present: 0 }
-  const batchSize = options.batchSize ?? 500
-  let batch: Doc[] = []
-  let batchCollection: CollectionName | null = null
   let documents = 0
-  const flush = async (): Promise<void> => {
-    if (batchCollection === null || batch.length === 0) return
-    const { inserted } = await store.collection(batchCollection).insertMany(batch, { ignoreDuplicates: true })
-    collections[batchCollection].restored += inserted
-    collections[batchCollection].present += batch.length - inserted
-    batch = []
-  }
+  const inserter = batchInserter(store, options.batchSize ?? 500, (name, inserted, offered) => {
+    collections[name].restored += inserted
+    collections[name].present += offered - inserted
+  })
   await readBackup(file, async ({ c, d }) => {
-    if (c !== batchCollection || batch.length >= batchSize) {
-      await flush()
-      batchCollection = c
-    }
-    batch.push(d)
+    await inserter.add(c, d)
     if (++documents % 5000 === 0) options.onProgress?.({ phase: 'restore', collection: c, documents, elapsedMs: now() - started })
   })
-  await flush()
+  await inserter.flush()
   return { file, store: store.describe(), collections, documents, elapsedMs: now() - started }
 }

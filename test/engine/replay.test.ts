@@ -2,74 +2,33 @@
 // `townhall world replay --verify`: identical; a damaged snapshot or input diverges (exit 1, naming the field);
 // an unknown world or a step outside the kept range is one line and exit 2.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { townhall } from '../helpers/cli.ts'
 import { storeTargets } from '../helpers/stores.ts'
-import { quietLog, readWorld, waitFor } from '../helpers/engine.ts'
-import { startSimulatedRunner } from '../helpers/simulatedTown.ts'
+import { readWorld } from '../helpers/engine.ts'
+import { runOfflineTown } from '../helpers/simulatedTown.ts'
 import { createWorldRecords, vacuumInputs } from '../../src/engine/worlds.ts'
-import { submitInput } from '../../src/engine/inputs.ts'
 import { replayWorld } from '../../src/engine/replay.ts'
 import { listSnapshots, takeSnapshot, type SnapshotDoc } from '../../src/engine/snapshots.ts'
 import { updateBytes, type StepReport } from '../../src/engine/runner.ts'
 import type { InputDoc } from '../../src/engine/types.ts'
 import type { StoredWorldDoc } from '../../src/engine/worldDoc.ts'
-import { createOfflineClient } from '../../src/llm/offline.ts'
-import { MemoryService } from '../../src/agents/memory.ts'
-import { llmBrain } from '../../src/agents/brain.ts'
-import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
-import { createExactIndex } from '../../src/vector/exact.ts'
-import { defaultCast } from '../../src/game/data/index.ts'
 
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
 const TOWN_MS = 5 * 60_000
 const EVERY = 60
 const KEEP = 5
 
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
-
 for (const target of storeTargets()) {
   test(`five minutes of an offline town replay identically from its snapshots (${target.name})`, { timeout: 300_000 }, async (t) => {
     const { store, config } = await target.fresh(t)
-    let clock = Date.parse('2026-11-22T09:00:00Z')
-    const started = clock
-    const now = (): number => clock
-    const llm = createOfflineClient({ dimension: 64 })
-    const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: createExactIndex({ dimension: 64 }), now, log: quietLog })
-    const brain = llmBrain({ store, llm, memories, now })
-    const status = await createWorldRecords(store, { now: clock, cast: defaultCast, agents: defaultCast.length, seed: 15 })
     const reports: StepReport[] = []
-    const runner = startSimulatedRunner(t, {
-      store,
-      worldId: status.worldId,
-      brain,
-      now,
-      advance: () => { clock += 1000 },
+    // Ten steps past the last periodic snapshot: the world holds their step records.
+    const { status, moves, now } = await runOfflineTown(t, store, {
+      ms: TOWN_MS + 11_000,
+      moveEveryMs: 15_000,
+      seed: 15,
       runner: { snapshots: { everySteps: EVERY, keep: KEEP }, measureWrites: true, onStep: (r) => { reports.push({ ...r, world: undefined as never }) } }
     })
-    // A human joins and walks somewhere every 15 s of game time, with inputs stamped on the game clock.
-    await submitInput(store, status.engineId, 'join', { name: 'Alice', character: 'f3', description: 'a visitor', tokenIdentifier: 'human:alice' }, { now })
-    let moves = 0
-    let lastMove = clock
-    await waitFor('five minutes of game time', async () => {
-      if (clock - lastMove >= 15_000) {
-        lastMove = clock
-        const human = (await readWorld(store, status.worldId)).players.find((p) => p.human === 'human:alice')
-        if (human !== undefined) {
-          await submitInput(store, status.engineId, 'moveTo', { playerId: human.id, destination: { x: 3 + (moves * 7) % 30, y: 3 + (moves * 5) % 20 } }, { now })
-          moves++
-        }
-      }
-      // Ten steps past the last periodic snapshot: the world holds their step records.
-      return clock >= started + TOWN_MS + 11_000
-    }, 240_000)
-    await runner.stop()
+    const clock = now()
     const world = await readWorld(store, status.worldId)
     const snapshots = await listSnapshots(store, status.worldId)
     t.ok(moves >= 15, `the human walked (${moves} moveTo inputs)`)

@@ -4,7 +4,16 @@ import type { Store } from '../../src/store/types.ts'
 import { WorldRunner, type RunnerOptions } from '../../src/engine/runner.ts'
 import { runOperation, type AgentBrain } from '../../src/engine/operations.ts'
 import type { ChatRequest, LlmClient } from '../../src/llm/types.ts'
-import { quietLog } from './engine.ts'
+import { quietLog, readWorld, waitFor } from './engine.ts'
+import type { WorldStatusDoc } from '../../src/engine/types.ts'
+import { createWorldRecords } from '../../src/engine/worlds.ts'
+import { submitInput } from '../../src/engine/inputs.ts'
+import { createOfflineClient } from '../../src/llm/offline.ts'
+import { MemoryService } from '../../src/agents/memory.ts'
+import { llmBrain } from '../../src/agents/brain.ts'
+import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
+import { createExactIndex } from '../../src/vector/exact.ts'
+import { defaultCast } from '../../src/game/data/index.ts'
 import type { Teardownable } from './stores.ts'
 
 /** `inner`, with every chat request handed to `onChat` first. */
@@ -45,4 +54,35 @@ export function startSimulatedRunner (t: Teardownable, o: { store: Store, worldI
   t.teardown(async () => { await runner.stop() })
   runner.start().catch(() => {})
   return runner
+}
+
+/**
+ * The default town run for `ms` of game time with the offline provider, a human (Alice) walking somewhere every
+ * `moveEveryMs`, her inputs stamped on the game clock; the runner is stopped when it returns.
+ */
+export async function runOfflineTown (t: Teardownable, store: Store, o: { ms: number, moveEveryMs: number, seed: number, isDefault?: boolean, runner: Pick<RunnerOptions, 'snapshots' | 'measureWrites' | 'onStep'> }): Promise<{ status: WorldStatusDoc, moves: number, now: () => number }> {
+  let clock = Date.parse('2026-11-22T09:00:00Z')
+  const started = clock
+  const now = (): number => clock
+  const llm = createOfflineClient({ dimension: 64 })
+  const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: createExactIndex({ dimension: 64 }), now, log: quietLog })
+  const brain = llmBrain({ store, llm, memories, now })
+  const status = await createWorldRecords(store, { now: clock, cast: defaultCast, agents: defaultCast.length, seed: o.seed, isDefault: o.isDefault })
+  const runner = startSimulatedRunner(t, { store, worldId: status.worldId, brain, now, advance: () => { clock += 1000 }, runner: o.runner })
+  await submitInput(store, status.engineId, 'join', { name: 'Alice', character: 'f3', description: 'a visitor', tokenIdentifier: 'human:alice' }, { now })
+  let moves = 0
+  let lastMove = clock
+  await waitFor(`${o.ms / 1000} s of game time`, async () => {
+    if (clock - lastMove >= o.moveEveryMs) {
+      lastMove = clock
+      const human = (await readWorld(store, status.worldId)).players.find((p) => p.human === 'human:alice')
+      if (human !== undefined) {
+        await submitInput(store, status.engineId, 'moveTo', { playerId: human.id, destination: { x: 3 + (moves * 7) % 30, y: 3 + (moves * 5) % 20 } }, { now })
+        moves++
+      }
+    }
+    return clock >= started + o.ms
+  }, 240_000)
+  await runner.stop()
+  return { status, moves, now }
 }
