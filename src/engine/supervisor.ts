@@ -81,6 +81,8 @@ export class EngineSupervisor {
       // Another instance left and released its worlds: take them now. A check under way may have read before
       // the release, so a fresh one follows it.
       if (event.op !== 'delete' || event.id === this.instanceId || this.#abort.signal.aborted) return
+      // The worlds this instance handed off may be among the ones just released: nothing holds them back now.
+      this.#shed.clear()
       this.check().then(async () => { await this.check() }).catch(() => {})
     }) ?? null
     await this.check()
@@ -136,7 +138,10 @@ export class EngineSupervisor {
       const statuses = await store.collection<WorldStatusDoc>('worldStatus').find({ engineId: { $in: [...byEngine.keys()] }, status: 'running' })
       for (const status of statuses) {
         if (this.#abort.signal.aborted || this.#runners.size >= limit) break
-        if (this.#runners.has(status.worldId) || this.#shed.has(status.worldId)) continue
+        if (this.#runners.has(status.worldId)) continue
+        // A world handed off is left to the others only while taking it back would put this instance over its
+        // fair share again; below it (another instance went away), it is taken like any other.
+        if (this.#shed.has(status.worldId) && this.#runners.size >= fairShare) continue
         this.#startRunner(status.worldId)
       }
     }

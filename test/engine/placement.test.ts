@@ -5,14 +5,14 @@ import { EngineSupervisor } from '../../src/engine/supervisor.ts'
 import type { EngineDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
 
-function supervisor (store: Store, instanceId: string, maxWorlds: number): EngineSupervisor {
+function supervisor (store: Store, instanceId: string, maxWorlds: number, checkEveryMs = 200): EngineSupervisor {
   return new EngineSupervisor({
     store,
     instanceId,
     maxWorlds,
     log: quietLog,
     createDefaultWorld: false,
-    checkEveryMs: 200,
+    checkEveryMs,
     runner: { stepMs: 100, leaseMs: 2000 }
   })
 }
@@ -76,6 +76,25 @@ for (const target of storeTargets()) {
         return counts[0]! + counts[1]! === 12 ? counts : null
       }, 10_000)
       t.ok(after.every((n) => n <= 7), `held ${after.join(', ')}`)
+    })
+
+    t.test('worlds an instance handed off are taken back at once when the instance that took them stops', async (t) => {
+      const { store } = await target.fresh(t)
+      for (let i = 0; i < 6; i++) await emptyWorld(store)
+      // Checks every second: a handed-off world is left alone for 10 checks (10 s), far longer than the wait below.
+      const a = supervisor(store, 'instance-a', 100, 1000)
+      t.teardown(async () => { await a.stop() })
+      await a.start()
+      await waitFor('a alone takes all 6', async () => (await heldBy(store)).get('instance-a') === 6)
+      const b = supervisor(store, 'instance-b', 100, 1000)
+      t.teardown(async () => { await b.stop() })
+      await b.start()
+      await waitFor('a hands 3 to b', async () => (await heldBy(store)).get('instance-b') === 3, 10_000)
+      await b.stop()
+      const started = Date.now()
+      await waitFor('a holds all 6 again', async () => (await heldBy(store)).get('instance-a') === 6, 15_000)
+      const backMs = Date.now() - started
+      t.ok(backMs < 3000, `a took its handed-off worlds back ${backMs} ms after b stopped (< 3 s, not after the 10 s hold)`)
     })
 
     t.test('three instances starting at the same moment do not let one take everything', async (t) => {
