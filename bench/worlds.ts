@@ -1,6 +1,6 @@
 // npm run bench:worlds — N worlds × 8 agents over 3 server processes on one MongoDB (the MongoDB-wire server in
 // tests: MONGODB_URL). Phase 1 runs N/3 worlds, phase 2 all N: CPU per world-step (the instances' CPU over the
-// steps they committed), p99 step lag (wall time minus each engine's clock), placement balance. Then a SIGKILL
+// steps they committed), p99 step lag (each world's wall time minus its clock, from the instances' /metrics), placement balance. Then a SIGKILL
 // (failover time) and a SIGTERM (handoff time), with inputs sent to every world throughout: lost or repeated
 // inputs must be 0. The agents talk with the offline provider. Ends with RESULT {json}.
 //   BENCH_WORLDS=100 BENCH_AGENTS=8 BENCH_SECONDS=30 MONGODB_URL=mongodb://127.0.0.1:27117/?directConnection=true
@@ -13,7 +13,7 @@ import { MongoStore } from '../src/store/mongo.ts'
 import { createWorldRecords } from '../src/engine/worlds.ts'
 import { submitInput } from '../src/engine/inputs.ts'
 import { loadWorld } from '../src/engine/worldDoc.ts'
-import type { EngineDoc, InputDoc, WorldStatusDoc } from '../src/engine/types.ts'
+import type { EngineDoc, InputDoc, WorldDoc, WorldStatusDoc } from '../src/engine/types.ts'
 import type { Store } from '../src/store/types.ts'
 import { startServer, type ServerProcess } from '../test/helpers/server.ts'
 import { leasesByInstance } from '../test/helpers/engine.ts'
@@ -40,6 +40,26 @@ async function stepsCommitted (server: ServerProcess): Promise<number> {
   return total
 }
 
+/** Each world's step lag (s) as its instance's /metrics has it; a world two instances report counts once, least. */
+async function stepLags (servers: ServerProcess[]): Promise<number[]> {
+  const byWorld = new Map<string, number>()
+  for (const server of servers) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) continue
+    const text = await (await fetch(`${server.url}/metrics`)).text()
+    for (const line of text.split('\n')) {
+      const m = /^townhall_engine_lag_seconds\{world="([^"]+)"\} (\S+)$/.exec(line)
+      if (m !== null) byWorld.set(m[1]!, Math.min(byWorld.get(m[1]!) ?? Infinity, Number(m[2])))
+    }
+  }
+  return [...byWorld.values()]
+}
+
+/** Each engine's world clock and the generation that committed it, from the world documents themselves. */
+async function worldClocks (store: Store, engineIds: string[]): Promise<Map<string, { clock: number, generation: number }>> {
+  const worlds = await store.collection<WorldDoc>('worlds').find({ engineId: { $in: engineIds } })
+  return new Map(worlds.map((w) => [w.engineId, { clock: w.step.currentTime, generation: w.step.generation }]))
+}
+
 async function until<T> (probe: () => Promise<T | null>, timeoutMs: number): Promise<T | null> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -64,8 +84,7 @@ async function measure (store: Store, servers: ServerProcess[], ids: string[], w
   const lags: number[] = []
   const end = Date.now() + SECONDS * 1000
   while (Date.now() < end) {
-    const now = Date.now()
-    for (const e of await store.collection<EngineDoc>('engines').find({ running: true })) lags.push(now - e.currentTime)
+    for (const lag of await stepLags(servers)) lags.push(lag * 1000)
     await sleep(1000)
   }
   const cpu = servers.reduce((sum, s, i) => sum + cpuSeconds(s.child.pid!) - cpu0[i]!, 0)
@@ -85,7 +104,7 @@ async function measure (store: Store, servers: ServerProcess[], ids: string[], w
 /** Kills (SIGKILL) or stops (SIGTERM) one instance and times until its worlds are claimed and step elsewhere. */
 async function moveTime (store: Store, server: ServerProcess, id: string, signal: NodeJS.Signals): Promise<{ worlds: number, claimedMs: number, steppedMs: number }> {
   const mine = (await leasesByInstance(store)).get(id) ?? []
-  const before = new Map((await store.collection<EngineDoc>('engines').find({ _id: { $in: mine } })).map((e) => [e._id, e.currentTime]))
+  const before = await worldClocks(store, mine)
   const started = Date.now()
   const stopped = server.stop(signal)
   let claimedMs = NaN
@@ -93,7 +112,14 @@ async function moveTime (store: Store, server: ServerProcess, id: string, signal
     const engines = await store.collection<EngineDoc>('engines').find({ _id: { $in: mine } })
     const claimed = engines.every((e) => e.runner !== null && e.runner.instanceId !== id)
     if (claimed && Number.isNaN(claimedMs)) claimedMs = Date.now() - started
-    return claimed && engines.every((e) => e.currentTime > before.get(e._id)!) ? Date.now() - started : null
+    if (!claimed) return null
+    // Stepped: a step committed past the clock before the signal, by the generation that claimed the world.
+    const now = await worldClocks(store, mine)
+    const stepped = engines.every((e) => {
+      const w = now.get(e._id)
+      return w !== undefined && w.clock > before.get(e._id)!.clock && w.generation === e.generationNumber
+    })
+    return stepped ? Date.now() - started : null
   }, 60_000)
   await stopped
   return { worlds: mine.length, claimedMs, steppedMs: done ?? NaN }

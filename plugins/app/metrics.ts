@@ -79,7 +79,7 @@ function createMetrics (registry: Registry, sources: GaugeSources) {
     }),
     engineInputQueue: new Gauge({
       name: 'townhall_engine_input_queue_depth',
-      help: 'Inputs received but not yet processed, per world, as of its last committed step.',
+      help: 'Inputs received but not yet processed, per world, as its last committed step read them.',
       labelNames: ['world'] as const,
       registers
     }),

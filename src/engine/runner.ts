@@ -85,6 +85,11 @@ export function writeBreakdown (update: Update): Record<string, number> {
   return out
 }
 
+/** The engine record's mirror of a committed step's clock. */
+function clockOf (step: StepState): Pick<EngineDoc, 'currentTime' | 'lastStepTs' | 'processedInputNumber'> {
+  return { currentTime: step.currentTime, lastStepTs: step.lastStepTs, processedInputNumber: step.processedInputNumber }
+}
+
 export class WorldRunner {
   readonly worldId: string
   readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots'>
@@ -173,25 +178,29 @@ export class WorldRunner {
     if (exit === 'stopped') {
       await store.collection<EngineDoc>('engines').updateOne(
         { _id: world.engineId, generationNumber: this.#generation, 'runner.instanceId': this.#o.instanceId },
-        { $set: { runner: null } }).catch(() => {})
+        { $set: { runner: null }, $max: clockOf(world.step) }).catch(() => {})
     }
     log.info({ worldId: this.worldId, generation: this.#generation, exit }, 'runner ended')
     return exit
   }
 
-  /** Renews the lease; false when the engine was stopped or kicked (a newer generation owns it). */
-  async #renew (): Promise<boolean> {
+  /**
+   * Renews the lease; false when the engine was stopped or kicked (a newer generation owns it). The same write
+   * brings the engine record's clock up to the last committed step (`$max`: it never moves back), so a step
+   * costs one write to the engine, not two; the record trails the world's own clock by at most a step.
+   */
+  async #renew (step: StepState): Promise<boolean> {
     const now = this.#o.now()
     const r = await this.#o.store.collection<EngineDoc>('engines').updateOne(
       { _id: this.#world!.engineId, generationNumber: this.#generation, running: true, 'runner.instanceId': this.#o.instanceId },
-      { $set: { 'runner.until': now + this.#o.leaseMs } })
+      { $set: { 'runner.until': now + this.#o.leaseMs }, $max: clockOf(step) })
     return r.matched === 1
   }
 
   async #step (world: WorldDoc): Promise<WorldDoc | 'reload' | RunnerExit> {
     const { store } = this.#o
     const stepStart = performance.now()
-    if (!await this.#renew()) return 'lost-lease'
+    if (!await this.#renew(world.step)) return 'lost-lease'
     const now = this.#o.now()
     const step = world.step
     // After a stop, a crash or a slow step, skip the gap instead of replaying it tick by tick.
@@ -240,16 +249,17 @@ export class WorldRunner {
       return 'reload'
     }
     world.step = nextStep
+    // The engine record's clock follows at the next renewal (or now, with the outbox's writes).
     if (hasOutbox) await this.#finishOutbox(world, outbox)
-    else {
-      await store.collection<EngineDoc>('engines').updateOne({ _id: world.engineId },
-        { $max: { currentTime: nextStep.currentTime, lastStepTs: nextStep.lastStepTs } })
-    }
     for (const op of result.operations) this.#o.startOperation?.(op, this)
     if (this.#snapshotEvery > 0 && nextStep.number % this.#snapshotEvery === 0) await this.#snapshot('periodic')
     if (this.#o.onStep !== undefined) {
       const durationMs = performance.now() - stepStart
-      const queued = await store.collection('inputs').count({ engineId: world.engineId, number: { $gt: processed } })
+      // Fewer than a step's worth fetched means every input waiting at the fetch was fetched: what is left of
+      // them is the queue, and no count (a query per step per world) is needed.
+      const queued = inputs.length < this.#o.maxInputsPerStep
+        ? inputs.filter((i) => i.number > processed).length
+        : await store.collection('inputs').count({ engineId: world.engineId, number: { $gt: processed } })
       this.#o.onStep({
         worldId: this.worldId,
         step: nextStep.number,

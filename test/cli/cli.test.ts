@@ -1,20 +1,9 @@
 // The townhall command as a user runs it: a real process against the store a server also uses.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { storeTargets } from '../helpers/stores.ts'
+import { townhall } from '../helpers/cli.ts'
 import { startServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/engine.ts'
-
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
 
 test('bad arguments print usage and exit non-zero', async (t) => {
   for (const args of [[], ['frobnicate'], ['world'], ['world', 'debug-players', 'many'], ['wipe'], ['--nope']]) {

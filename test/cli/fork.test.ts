@@ -1,21 +1,10 @@
 // townhall world fork <worldId> --at-step N as a user runs it: a new world forked from the original; an unknown
 // world, a step outside the kept range or a bad --at-step is one line and exit 2, and writes nothing.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { storeTargets } from '../helpers/stores.ts'
+import { townhall } from '../helpers/cli.ts'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
 import { takeSnapshot } from '../../src/engine/snapshots.ts'
-
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
 
 for (const target of storeTargets()) {
   test(`townhall world fork (${target.name})`, { timeout: 120_000 }, async (t) => {

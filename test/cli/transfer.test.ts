@@ -1,20 +1,14 @@
 // import-convex, validate-import, backup and restore as a user runs them: real processes, exit codes, reports.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { storeTargets, tempDir } from '../helpers/stores.ts'
+import { townhall as runTownhall, type CommandResult } from '../helpers/cli.ts'
 import { writeConvexExport } from '../fixtures/convexExport.ts'
 
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', EMBEDDING_DIMENSION: '1024', VECTOR_INDEX: 'auto', ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
+/** townhall with the settings these tests share (the export fixture's embedding size). */
+async function townhall (args: string[], env: Record<string, string>): Promise<CommandResult> {
+  return await runTownhall(args, { EMBEDDING_DIMENSION: '1024', VECTOR_INDEX: 'auto', ...env })
 }
 
 function checksums (text: string): string[] {

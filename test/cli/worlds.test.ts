@@ -1,24 +1,16 @@
 // townhall world create|list|archive|delete as a user runs them, and a delete SIGKILLed half-way that a rerun finishes.
 import { test } from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { storeTargets, tempDir } from '../helpers/stores.ts'
+import { townhall } from '../helpers/cli.ts'
 import { collectionNames } from '../../src/store/collections.ts'
 import type { Store } from '../../src/store/types.ts'
 
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url))
 const deleter = fileURLToPath(new URL('../worlds/fixtures/delete-process.ts', import.meta.url))
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
 
 async function counts (store: Store): Promise<Record<string, number>> {
   const out: Record<string, number> = {}

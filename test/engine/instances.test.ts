@@ -5,11 +5,17 @@ import { storeTargets, tempDir } from '../helpers/stores.ts'
 import { startServer, type ServerProcess } from '../helpers/server.ts'
 import { allInputs, emptyWorld, leasesByInstance, readWorld, waitFor } from '../helpers/engine.ts'
 import { submitInput } from '../../src/engine/inputs.ts'
-import type { EngineDoc, WorldStatusDoc } from '../../src/engine/types.ts'
+import type { EngineDoc, WorldDoc, WorldStatusDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
 
 const WORLDS = 30
 const mongo = storeTargets().find((target) => target.name === 'mongodb')
+
+/** Each engine's world clock (the committed step's, which the engine record trails by up to a step), by engine id. */
+async function clocks (store: Store, engineIds: string[]): Promise<Map<string, number>> {
+  const worlds = await store.collection<WorldDoc>('worlds').find({ engineId: { $in: engineIds } })
+  return new Map(worlds.map((w) => [w.engineId, w.step.currentTime]))
+}
 
 /** Waits until every engine of `engineIds` has stepped past `after` (its clock) under an instance other than `gone`. */
 async function steppedElsewhere (store: Store, engineIds: string[], after: Map<string, number>, gone: string, timeoutMs: number): Promise<{ claimedMs: number, steppedMs: number }> {
@@ -17,9 +23,14 @@ async function steppedElsewhere (store: Store, engineIds: string[], after: Map<s
   let claimedMs = -1
   await waitFor(`the worlds of ${gone} step elsewhere`, async () => {
     const engines = await store.collection<EngineDoc>('engines').find({ _id: { $in: engineIds } })
+    // A step counts once it is committed under a generation taken after `gone` let the world go.
+    const generations = new Map(engines.map((e) => [e._id, e.generationNumber]))
     const claimed = engines.length === engineIds.length && engines.every((e) => e.runner !== null && e.runner.instanceId !== gone)
     if (claimed && claimedMs < 0) claimedMs = Date.now() - started
-    return claimed && engines.every((e) => e.currentTime > after.get(e._id)!)
+    if (!claimed) return false
+    const worlds = await store.collection<WorldDoc>('worlds').find({ engineId: { $in: engineIds } })
+    return worlds.length === engineIds.length &&
+      worlds.every((w) => w.step.currentTime > after.get(w.engineId)! && w.step.generation === generations.get(w.engineId))
   }, timeoutMs)
   return { claimedMs, steppedMs: Date.now() - started }
 }
@@ -65,12 +76,9 @@ test('three instances: balance, SIGKILL failover, SIGTERM handoff, every input a
   }))
   await new Promise((resolve) => setTimeout(resolve, 2000))
 
-  const clocks = async (): Promise<Map<string, number>> =>
-    new Map((await store.collection<EngineDoc>('engines').find({ running: true })).map((e) => [e._id, e.currentTime]))
-
   // SIGKILL: the lease lapses (ENGINE_LEASE_MS, 5 s) and the others claim the worlds on their next check.
   const killedWorlds = (await leasesByInstance(store)).get(ids[0]!) ?? []
-  const beforeKill = await clocks()
+  const beforeKill = await clocks(store, killedWorlds)
   await servers[0]!.stop('SIGKILL')
   const failover = await steppedElsewhere(store, killedWorlds, beforeKill, ids[0]!, 30_000)
   t.ok(failover.steppedMs < 10_000, `after SIGKILL the ${killedWorlds.length} worlds were claimed in ${failover.claimedMs} ms and stepped elsewhere in ${failover.steppedMs} ms (< 10 s)`)
@@ -78,7 +86,7 @@ test('three instances: balance, SIGKILL failover, SIGTERM handoff, every input a
   // SIGTERM: the instance drops out of the count, releases its leases and deletes its heartbeat, which tells the
   // last one (through the change feed) to take over at once.
   const termWorlds = (await leasesByInstance(store)).get(ids[1]!) ?? []
-  const beforeTerm = await clocks()
+  const beforeTerm = await clocks(store, termWorlds)
   const stopping = servers[1]!.stop('SIGTERM')
   const handoff = await steppedElsewhere(store, termWorlds, beforeTerm, ids[1]!, 30_000)
   t.ok(handoff.steppedMs < 2000, `after SIGTERM the ${termWorlds.length} worlds were claimed in ${handoff.claimedMs} ms and stepped elsewhere in ${handoff.steppedMs} ms (< 2 s)`)

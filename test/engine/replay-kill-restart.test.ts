@@ -1,9 +1,10 @@
 // A world whose runner process was SIGKILLed three times mid-run (kill-restart.test.ts's approach) still
 // replays identically from its first snapshot: no step the crashes cut short is missing from the record.
 import { test } from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { storeTargets } from '../helpers/stores.ts'
+import { townhall } from '../helpers/cli.ts'
 import { readWorld, waitFor } from '../helpers/engine.ts'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
 import { submitInput } from '../../src/engine/inputs.ts'
@@ -12,7 +13,6 @@ import { replayWorld } from '../../src/engine/replay.ts'
 import type { StoredWorldDoc } from '../../src/engine/worldDoc.ts'
 
 const fixture = fileURLToPath(new URL('./fixtures/runner-process.ts', import.meta.url))
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
 
 function startRunnerProcess (env: Record<string, string>): { started: Promise<void>, kill: () => Promise<void>, stderr: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
@@ -31,14 +31,6 @@ function startRunnerProcess (env: Record<string, string>): { started: Promise<vo
     async kill () { child.kill('SIGKILL'); await exited },
     stderr: () => err
   }
-}
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
 }
 
 for (const target of storeTargets()) {

@@ -72,6 +72,22 @@ for (const target of storeTargets()) {
       t.equal((await readWorld(store, status.worldId)).players.length, 4)
     })
 
+    t.test('each step reports the inputs still queued after it, with and without a full step\'s worth', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      for (let i = 0; i < 5; i++) await submitInput(store, status.engineId, 'join', { name: `Q${i}`, character: 'f1', description: 'test' })
+      const reports: Array<{ inputs: number, queued: number }> = []
+      const onStep = (report: { inputs: number, queued: number }): void => { reports.push({ inputs: report.inputs, queued: report.queued }) }
+      const r = new WorldRunner({ store, worldId: status.worldId, instanceId: 'test-instance', now: Date.now, log: quietLog, stepMs: 50, leaseMs: 2000, maxInputsPerStep: 2, onStep })
+      t.teardown(async () => { await r.stop() })
+      r.start().catch(() => {})
+      await waitFor('all five processed', async () => reports.reduce((n, x) => n + x.inputs, 0) === 5)
+      const withInputs = reports.filter((x) => x.inputs > 0)
+      t.same(withInputs, [{ inputs: 2, queued: 3 }, { inputs: 2, queued: 1 }, { inputs: 1, queued: 0 }], 'two a step, the rest counted as queued')
+      await waitFor('an empty step', async () => reports.length > withInputs.length && reports[reports.length - 1]!.inputs === 0)
+      t.equal(reports[reports.length - 1]!.queued, 0, 'nothing queued once all are in')
+    })
+
     t.test('one runner per world: a second cannot take it; a kick fences the first off', async (t) => {
       const { store } = await target.fresh(t)
       const status = await emptyWorld(store)

@@ -4,10 +4,15 @@ import { fileURLToPath } from 'node:url'
 
 export const townhallBin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
 
-/** Runs `townhall <args>` with `env` (and LOG_LEVEL silent); resolves with its exit code and output. */
-export function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
+export interface CommandResult { code: number, stdout: string, stderr: string }
+
+/**
+ * Runs `townhall <args>` with only PATH, LOG_LEVEL silent (unless `env` sets it) and `env`; resolves with its
+ * exit code and output (up to 16 MB of each).
+ */
+export function townhall (args: string[], env: Record<string, string>): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [townhallBin, ...args], { env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'silent' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [townhallBin, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
     })
   })

@@ -1,19 +1,8 @@
 // townhall llm pause|resume|status|budget as a user runs it: a real process on a store, on every store.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { createWorldRecords } from '../../src/engine/worlds.ts'
 import { storeTargets } from '../helpers/stores.ts'
-
-const bin = fileURLToPath(new URL('../../bin/townhall.js', import.meta.url))
-
-function townhall (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, stdout, stderr })
-    })
-  })
-}
+import { townhall } from '../helpers/cli.ts'
 
 for (const target of storeTargets()) {
   test(`${target.name}: townhall llm pauses, resumes and budgets a world or the deployment`, { timeout: 120_000 }, async (t) => {
