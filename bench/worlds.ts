@@ -5,7 +5,7 @@
 // inputs must be 0. The agents talk with the offline provider. Ends with RESULT {json}.
 //   BENCH_WORLDS=100 BENCH_AGENTS=8 BENCH_SECONDS=30 MONGODB_URL=mongodb://127.0.0.1:27117/?directConnection=true
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -134,6 +134,7 @@ async function main (): Promise<void> {
   const dbName = `townhall_bench_worlds_${randomBytes(4).toString('hex')}`
   const store = await MongoStore.open({ url, dbName })
   const cleanup: Array<() => unknown> = []
+  const servers: ServerProcess[] = []
   const dirs: string[] = []
   try {
     console.log(`creating ${N} worlds × ${AGENTS} agents in ${dbName}`)
@@ -150,7 +151,6 @@ async function main (): Promise<void> {
     await store.collection('engines').updateMany({ _id: { $in: later.map((w) => w.engineId) } }, { $set: { running: false } })
 
     const teardown = { teardown: (fn: () => unknown) => { cleanup.push(fn) } }
-    const servers: ServerProcess[] = []
     for (let i = 0; i < INSTANCES; i++) {
       const dir = await mkdtemp(join(tmpdir(), 'townhall-bench-worlds-'))
       dirs.push(dir)
@@ -230,6 +230,10 @@ async function main (): Promise<void> {
       met: { cpuFlat: flat <= 1.2, failover: failover.steppedMs < 10_000, handoff: handoff.steppedMs < 2000, inputs: lost === 0 && repeated === 0 }
     })
   } finally {
+    // BENCH_LOGS=<dir> keeps each instance's log (pino JSON lines) for a look at the timeline.
+    if (process.env.BENCH_LOGS !== undefined) {
+      for (const [i, s] of servers.entries()) await writeFile(join(process.env.BENCH_LOGS, `server-${i}.log`), s.stdout() + s.stderr())
+    }
     for (const fn of cleanup) await fn()
     await store.db.dropDatabase().catch(() => {})
     await store.close()

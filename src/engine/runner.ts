@@ -12,6 +12,8 @@ import { stepRecord, takeSnapshot, type SnapshotPolicy, type SnapshotReason } fr
 export interface RunnerOptions {
   store: Store
   worldId: string
+  /** The world's engine, when the caller knows it: the lease is then taken while the world loads, not after. */
+  engineId?: string
   instanceId: string
   now: () => number
   log: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
@@ -92,7 +94,7 @@ function clockOf (step: StepState): Pick<EngineDoc, 'currentTime' | 'lastStepTs'
 
 export class WorldRunner {
   readonly worldId: string
-  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots'>
+  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots' | 'engineId'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots' | 'engineId'>
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>
   readonly #abort = new AbortController()
   #world: WorldDoc | null = null
@@ -141,11 +143,20 @@ export class WorldRunner {
 
   async #run (): Promise<RunnerExit> {
     const { store, log } = this.#o
-    let world = await this.#load()
-    const engine = await this.#acquire(world.engineId)
+    // Stopped before it took the world (its instance is shutting down): leave the lease to the others.
+    if (this.#abort.signal.aborted) return 'not-acquired'
+    const known = this.#o.engineId
+    const [loaded, early] = await Promise.all([this.#load(), known !== undefined ? this.#acquire(known) : Promise.resolve(null)])
+    let world = loaded
+    if (known !== undefined && known !== world.engineId) throw new Error(`world ${this.worldId} runs engine ${world.engineId}, not ${known}`)
+    const engine = known !== undefined ? early : await this.#acquire(world.engineId)
     if (engine === null) return 'not-acquired'
     this.#generation = engine.generationNumber
-    const mapDoc = await store.collection('maps').findOne({ worldId: this.worldId })
+    // What the first step needs, read together: a world taken over in a handoff steps again sooner.
+    const [mapDoc, snapshots] = await Promise.all([
+      store.collection('maps').findOne({ worldId: this.worldId }),
+      this.#snapshotEvery > 0 ? store.collection('snapshots').count({ worldId: this.worldId }) : Promise.resolve(-1)
+    ])
     if (mapDoc === null) throw new Error(`world ${this.worldId} has no map`)
     this.#map = mapDoc as unknown as WorldMap
     log.info({ worldId: this.worldId, generation: this.#generation }, 'runner started')
@@ -154,10 +165,10 @@ export class WorldRunner {
     if (owed !== undefined) await this.#finishOutbox(world, owed)
     this.#world = world
     // A world's first run under snapshots starts its chain, so replay can begin at the state it started from.
-    if (this.#snapshotEvery > 0 && await store.collection('snapshots').count({ worldId: this.worldId }) === 0) await this.#snapshot('first')
-    await recordHumanPlayers(store, this.worldId, world)
+    if (snapshots === 0) await this.#snapshot('first')
     // Every operation in flight restarts from its agent's marker (not only the last step's): none waits out its timeout.
-    for (const op of await operationsToRestart(store, world, this.#o.now())) this.#o.startOperation?.(op, this)
+    const [, restart] = await Promise.all([recordHumanPlayers(store, this.worldId, world), operationsToRestart(store, world, this.#o.now())])
+    for (const op of restart) this.#o.startOperation?.(op, this)
     let exit: RunnerExit = 'stopped'
     let nextStepAt = this.#o.now()
     while (!this.#abort.signal.aborted) {
@@ -201,6 +212,8 @@ export class WorldRunner {
     const { store } = this.#o
     const stepStart = performance.now()
     if (!await this.#renew(world.step)) return 'lost-lease'
+    // A stop (a SIGTERM's handoff) does not wait for a step that has not committed: nothing of it is written yet.
+    if (this.#abort.signal.aborted) return 'stopped'
     const now = this.#o.now()
     const step = world.step
     // After a stop, a crash or a slow step, skip the gap instead of replaying it tick by tick.
@@ -209,6 +222,7 @@ export class WorldRunner {
     const inputs = await store.collection<InputDoc>('inputs').find(
       { engineId: world.engineId, number: { $gt: step.processedInputNumber } },
       { sort: { number: 1 }, limit: this.#o.maxInputsPerStep })
+    if (this.#abort.signal.aborted) return 'stopped'
 
     const computeStart = performance.now()
     // simulateStep mutates the world in place: keep a copy of the stored shape to diff against.

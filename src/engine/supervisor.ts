@@ -109,22 +109,19 @@ export class EngineSupervisor {
     // Heartbeat first, so instances that start together count each other before they claim.
     await this.#heartbeat(now)
     // Every query below is indexed and reads only what needs action: the cost of a pass is the live instances,
-    // the idle worlds and the claimable ones, never every world.
-    const live = await store.collection<InstanceDoc>('instances').find({ until: { $gte: now } })
+    // the idle worlds and the claimable ones, never every world. The reads go out together (a pass that follows
+    // another instance's exit claims sooner); claimable means running with a lease that is free (runner null, so
+    // runner.until is too) or has expired.
+    const [live, total, free, expired] = await Promise.all([
+      store.collection<InstanceDoc>('instances').find({ until: { $gte: now } }),
+      engines.count({ running: true }),
+      engines.find({ running: true, 'runner.until': null }),
+      engines.find({ running: true, 'runner.until': { $lt: now } })
+    ])
     if (!live.some((i) => i._id === this.instanceId)) live.push({ ...this.#beat(now), _creationTime: now })
-    const total = await engines.count({ running: true })
     const fairShare = Math.ceil(total / live.length)
     const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
-
-    for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running', lastViewed: { $lt: now - IDLE_WORLD_MS } })) {
-      if (this.#abort.signal.aborted) return
-      await markInactive(store, status, now)
-    }
-    // Claimable: running engines whose lease is free (runner null, so runner.until is too) or has expired.
-    const claimable = [
-      ...await engines.find({ running: true, 'runner.until': null }),
-      ...await engines.find({ running: true, 'runner.until': { $lt: now } })
-    ]
+    const claimable = [...free, ...expired]
     for (const engine of claimable) {
       // A world whose clock is over a minute old and whose runner has let its lease lapse is restarted.
       if (engine.runner !== null && engine.currentTime < now - STALE_ENGINE_MS) {
@@ -142,10 +139,15 @@ export class EngineSupervisor {
         // A world handed off is left to the others only while taking it back would put this instance over its
         // fair share again; below it (another instance went away), it is taken like any other.
         if (this.#shed.has(status.worldId) && this.#runners.size >= fairShare) continue
-        this.#startRunner(status.worldId)
+        this.#startRunner(status.worldId, status.engineId)
       }
     }
     this.#rebalance(now, live, fairShare)
+    // Idle worlds are parked after the claims, which are what a pass after another instance's exit is for.
+    for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running', lastViewed: { $lt: now - IDLE_WORLD_MS } })) {
+      if (this.#abort.signal.aborted) return
+      await markInactive(store, status, now)
+    }
     if (now - this.#lastVacuum > VACUUM_EVERY_MS) {
       this.#lastVacuum = now
       const removed = await vacuumInputs(store, now)
@@ -192,10 +194,11 @@ export class EngineSupervisor {
     }
   }
 
-  #startRunner (worldId: string): void {
+  #startRunner (worldId: string, engineId: string): void {
     const runner = new WorldRunner({
       store: this.#o.store,
       worldId,
+      engineId,
       instanceId: this.instanceId,
       now: this.#o.now,
       log: this.#o.log,
@@ -229,18 +232,27 @@ export class EngineSupervisor {
   }
 
   async stop (): Promise<void> {
+    const started = this.#o.now()
     this.#abort.abort()
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#unsubscribe?.()
-    await this.#checking
     const heartbeat = this.#o.store.collection<InstanceDoc>('instances')
     const warn = (err: unknown): void => { this.#o.log.warn({ err }, 'could not end this instance\'s heartbeat; it expires on its own') }
+    const stopRunners = async (): Promise<number> => {
+      const runners = [...this.#runners.values()]
+      this.#runners.clear()
+      await Promise.all(runners.map(async (r) => { await r.stop() }))
+      return runners.length
+    }
     // Out of the others' count (expired) before the leases are released, so they share out the whole load; the
     // heartbeat is deleted once the leases are free, which tells the others, through the change feed, to claim now.
+    // A check under way is not waited for first: it stops at its next step, and what it started is stopped after.
     await heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn)
-    await Promise.all([...this.#runners.values()].map(async (r) => { await r.stop() }))
-    this.#runners.clear()
+    let handed = await stopRunners()
+    await this.#checking
+    handed += await stopRunners()
     await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
+    if (handed > 0) this.#o.log.info({ worlds: handed, ms: this.#o.now() - started }, 'released this instance\'s worlds to the others')
     // Operations stop at their next await; their results would be stale anyway.
     await Promise.allSettled([...this.#operations])
   }

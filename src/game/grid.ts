@@ -45,7 +45,17 @@ export interface SpatialHash {
   /** Players added or teleported since the last rebuild (their buckets may be wrong). */
   extra: number[]
   radius: number
+  /**
+   * The grid points `occupancy` counts a player at since the last rebuild, so the next one clears just those
+   * (a town of a few players touches tens of points on a map of thousands); null when too many to list.
+   */
+  touched: number[] | null
+  /** Few players: the buckets are not built and queries test every player (the same answers, less work). */
+  linear: boolean
 }
+
+/** Up to this many players a query tests them all instead of building and reading the buckets. */
+export const LINEAR_MAX = 32
 
 // Rebuilt every tick and after any teleport (join, conversation snap); between rebuilds a
 // walker moves 0.012 tiles per tick, far less than this.
@@ -60,7 +70,9 @@ export function createSpatialHash (width: number, height: number): SpatialHash {
     size: 0,
     occupancy: new Uint16Array(width * height),
     extra: [],
-    radius: 0.75
+    radius: 0.75,
+    touched: [],
+    linear: false
   }
 }
 
@@ -79,20 +91,26 @@ function cellOf (hash: SpatialHash, x: number, y: number): number {
 
 export function rebuildSpatialHash (hash: SpatialHash, players: Player[], radius: number): void {
   const n = players.length
-  if (hash.items.length < n) hash.items = new Int32Array(Math.max(n, hash.items.length * 2))
-  const start = hash.cellStart
-  start.fill(0)
-  for (let i = 0; i < n; i++) start[cellOf(hash, players[i].position.x, players[i].position.y) + 1]++
-  for (let c = 1; c < start.length; c++) start[c] += start[c - 1]
-  const fill = start.slice(0, start.length - 1)
-  for (let i = 0; i < n; i++) {
-    const c = cellOf(hash, players[i].position.x, players[i].position.y)
-    hash.items[fill[c]++] = i
+  // Rebuilt every tick: its cost must follow the players, not the map's size.
+  hash.linear = n <= LINEAR_MAX
+  if (!hash.linear) {
+    if (hash.items.length < n) hash.items = new Int32Array(Math.max(n, hash.items.length * 2))
+    const start = hash.cellStart
+    start.fill(0)
+    for (let i = 0; i < n; i++) start[cellOf(hash, players[i].position.x, players[i].position.y) + 1]++
+    for (let c = 1; c < start.length; c++) start[c] += start[c - 1]
+    const fill = start.slice(0, start.length - 1)
+    for (let i = 0; i < n; i++) {
+      const c = cellOf(hash, players[i].position.x, players[i].position.y)
+      hash.items[fill[c]++] = i
+    }
   }
   hash.size = n
   hash.extra.length = 0
   hash.radius = radius
-  hash.occupancy.fill(0)
+  if (hash.touched === null) hash.occupancy.fill(0)
+  else for (const point of hash.touched) hash.occupancy[point] = 0
+  hash.touched = []
   for (let i = 0; i < n; i++) occupy(hash, players[i].position, 1)
 }
 
@@ -104,7 +122,13 @@ function occupy (hash: SpatialHash, p: { x: number, y: number }, delta: number):
   const y1 = Math.min(hash.height - 1, Math.floor(p.y + radius))
   for (let gy = y0; gy <= y1; gy++) {
     for (let gx = x0; gx <= x1; gx++) {
-      if (covers(p.x, p.y, gx, gy, radius)) occupancy[gx + gy * hash.width] += delta
+      if (!covers(p.x, p.y, gx, gy, radius)) continue
+      const point = gx + gy * hash.width
+      occupancy[point] += delta
+      if (hash.touched === null) continue
+      hash.touched.push(point)
+      // Past an eighth of the map a full clear is as cheap as the list.
+      if (hash.touched.length > occupancy.length >> 3) hash.touched = null
     }
   }
 }
@@ -155,6 +179,11 @@ export function findPlayerNear (
   const y0 = Math.max(0, Math.floor(y - reach))
   const y1 = Math.min(hash.height - 1, Math.floor(y + reach))
   const r2 = radius * radius
+  if (hash.linear) {
+    // Every player, those noted since the rebuild included: the bucket scan's answer, found by testing them all.
+    for (let i = 0; i < players.length; i++) if (isNear(players, i, x, y, r2, skipA, skipB, from)) return i
+    return -1
+  }
   for (const i of hash.extra) if (isNear(players, i, x, y, r2, skipA, skipB, from)) return i
   for (let cy = y0; cy <= y1; cy++) {
     for (let cx = x0; cx <= x1; cx++) {
