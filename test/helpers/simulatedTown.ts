@@ -29,8 +29,9 @@ export function recordingClient (inner: LlmClient, onChat: (request: ChatRequest
 }
 
 /** Starts a runner for `worldId` whose sleep waits for the step's operations, then calls `advance` (1 s on). */
-export function startSimulatedRunner (t: Teardownable, o: { store: Store, worldId: string, brain: AgentBrain, now: () => number, advance: () => void, runner?: Pick<RunnerOptions, 'snapshots' | 'measureWrites' | 'onStep'> }): WorldRunner {
-  const pending = new Set<Promise<void>>()
+export function startSimulatedRunner (t: Teardownable, o: { store: Store, worldId: string, brain: AgentBrain, now: () => number, advance: () => void, runner?: Pick<RunnerOptions, 'snapshots' | 'measureWrites' | 'onStep'>, pending?: Set<Promise<void>> }): WorldRunner {
+  // The agents' operations in flight (the caller's set, when it must wait for them after a stop).
+  const pending = o.pending ?? new Set<Promise<void>>()
   const runner: WorldRunner = new WorldRunner({
     store: o.store,
     worldId: o.worldId,
@@ -58,7 +59,7 @@ export function startSimulatedRunner (t: Teardownable, o: { store: Store, worldI
 
 /**
  * The default town run for `ms` of game time with the offline provider, a human (Alice) walking somewhere every
- * `moveEveryMs`, her inputs stamped on the game clock; the runner is stopped when it returns.
+ * `moveEveryMs`, her inputs stamped on the game clock; the runner is stopped, and its operations have ended, when it returns.
  */
 export async function runOfflineTown (t: Teardownable, store: Store, o: { ms: number, moveEveryMs: number, seed: number, isDefault?: boolean, runner: Pick<RunnerOptions, 'snapshots' | 'measureWrites' | 'onStep'> }): Promise<{ status: WorldStatusDoc, moves: number, now: () => number }> {
   let clock = Date.parse('2026-11-22T09:00:00Z')
@@ -68,7 +69,8 @@ export async function runOfflineTown (t: Teardownable, store: Store, o: { ms: nu
   const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: createExactIndex({ dimension: 64 }), now, log: quietLog })
   const brain = llmBrain({ store, llm, memories, now })
   const status = await createWorldRecords(store, { now: clock, cast: defaultCast, agents: defaultCast.length, seed: o.seed, isDefault: o.isDefault })
-  const runner = startSimulatedRunner(t, { store, worldId: status.worldId, brain, now, advance: () => { clock += 1000 }, runner: o.runner })
+  const pending = new Set<Promise<void>>()
+  const runner = startSimulatedRunner(t, { store, worldId: status.worldId, brain, now, advance: () => { clock += 1000 }, runner: o.runner, pending })
   await submitInput(store, status.engineId, 'join', { name: 'Alice', character: 'f3', description: 'a visitor', tokenIdentifier: 'human:alice' }, { now })
   let moves = 0
   let lastMove = clock
@@ -84,5 +86,8 @@ export async function runOfflineTown (t: Teardownable, store: Store, o: { ms: nu
     return clock >= started + o.ms
   }, 240_000)
   await runner.stop()
+  // Operations the last steps started still end by submitting their results as inputs: a town that has
+  // returned writes nothing more (an export and a count of its inputs agree).
+  while (pending.size > 0) await Promise.allSettled([...pending])
   return { status, moves, now }
 }
