@@ -13,10 +13,10 @@ import { MongoStore } from '../src/store/mongo.ts'
 import { createWorldRecords } from '../src/engine/worlds.ts'
 import { submitInput } from '../src/engine/inputs.ts'
 import { loadWorld } from '../src/engine/worldDoc.ts'
-import type { EngineDoc, InputDoc, WorldDoc, WorldStatusDoc } from '../src/engine/types.ts'
+import type { EngineDoc, InputDoc, WorldStatusDoc } from '../src/engine/types.ts'
 import type { Store } from '../src/store/types.ts'
 import { startServer, type ServerProcess } from '../test/helpers/server.ts'
-import { leasesByInstance } from '../test/helpers/engine.ts'
+import { leasesByInstance, worldClocks } from '../test/helpers/engine.ts'
 import { cpuPressure, quantile, report, sleep } from './lib.ts'
 
 const N = Number(process.env.BENCH_WORLDS ?? 100)
@@ -52,12 +52,6 @@ async function stepLags (servers: ServerProcess[]): Promise<number[]> {
     }
   }
   return [...byWorld.values()]
-}
-
-/** Each engine's world clock and the generation that committed it, from the world documents themselves. */
-async function worldClocks (store: Store, engineIds: string[]): Promise<Map<string, { clock: number, generation: number }>> {
-  const worlds = await store.collection<WorldDoc>('worlds').find({ engineId: { $in: engineIds } })
-  return new Map(worlds.map((w) => [w.engineId, { clock: w.step.currentTime, generation: w.step.generation }]))
 }
 
 async function until<T> (probe: () => Promise<T | null>, timeoutMs: number): Promise<T | null> {

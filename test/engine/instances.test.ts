@@ -3,34 +3,29 @@
 import { test } from 'tap'
 import { storeTargets, tempDir } from '../helpers/stores.ts'
 import { startServer, type ServerProcess } from '../helpers/server.ts'
-import { allInputs, emptyWorld, leasesByInstance, readWorld, waitFor } from '../helpers/engine.ts'
+import { allInputs, emptyWorld, leasesByInstance, readWorld, waitFor, worldClocks } from '../helpers/engine.ts'
 import { submitInput } from '../../src/engine/inputs.ts'
-import type { EngineDoc, WorldDoc, WorldStatusDoc } from '../../src/engine/types.ts'
+import type { EngineDoc, WorldStatusDoc } from '../../src/engine/types.ts'
 import type { Store } from '../../src/store/types.ts'
 
 const WORLDS = 30
 const mongo = storeTargets().find((target) => target.name === 'mongodb')
 
-/** Each engine's world clock (the committed step's, which the engine record trails by up to a step), by engine id. */
-async function clocks (store: Store, engineIds: string[]): Promise<Map<string, number>> {
-  const worlds = await store.collection<WorldDoc>('worlds').find({ engineId: { $in: engineIds } })
-  return new Map(worlds.map((w) => [w.engineId, w.step.currentTime]))
-}
-
 /** Waits until every engine of `engineIds` has stepped past `after` (its clock) under an instance other than `gone`. */
-async function steppedElsewhere (store: Store, engineIds: string[], after: Map<string, number>, gone: string, timeoutMs: number): Promise<{ claimedMs: number, steppedMs: number }> {
+async function steppedElsewhere (store: Store, engineIds: string[], after: Map<string, { clock: number }>, gone: string, timeoutMs: number): Promise<{ claimedMs: number, steppedMs: number }> {
   const started = Date.now()
   let claimedMs = -1
   await waitFor(`the worlds of ${gone} step elsewhere`, async () => {
     const engines = await store.collection<EngineDoc>('engines').find({ _id: { $in: engineIds } })
-    // A step counts once it is committed under a generation taken after `gone` let the world go.
-    const generations = new Map(engines.map((e) => [e._id, e.generationNumber]))
     const claimed = engines.length === engineIds.length && engines.every((e) => e.runner !== null && e.runner.instanceId !== gone)
     if (claimed && claimedMs < 0) claimedMs = Date.now() - started
     if (!claimed) return false
-    const worlds = await store.collection<WorldDoc>('worlds').find({ engineId: { $in: engineIds } })
-    return worlds.length === engineIds.length &&
-      worlds.every((w) => w.step.currentTime > after.get(w.engineId)! && w.step.generation === generations.get(w.engineId))
+    // A step counts once it is committed under the generation that claimed the world after `gone` let it go.
+    const now = await worldClocks(store, engineIds)
+    return engines.every((e) => {
+      const w = now.get(e._id)
+      return w !== undefined && w.clock > after.get(e._id)!.clock && w.generation === e.generationNumber
+    })
   }, timeoutMs)
   return { claimedMs, steppedMs: Date.now() - started }
 }
@@ -78,7 +73,7 @@ test('three instances: balance, SIGKILL failover, SIGTERM handoff, every input a
 
   // SIGKILL: the lease lapses (ENGINE_LEASE_MS, 5 s) and the others claim the worlds on their next check.
   const killedWorlds = (await leasesByInstance(store)).get(ids[0]!) ?? []
-  const beforeKill = await clocks(store, killedWorlds)
+  const beforeKill = await worldClocks(store, killedWorlds)
   await servers[0]!.stop('SIGKILL')
   const failover = await steppedElsewhere(store, killedWorlds, beforeKill, ids[0]!, 30_000)
   t.ok(failover.steppedMs < 10_000, `after SIGKILL the ${killedWorlds.length} worlds were claimed in ${failover.claimedMs} ms and stepped elsewhere in ${failover.steppedMs} ms (< 10 s)`)
@@ -86,7 +81,7 @@ test('three instances: balance, SIGKILL failover, SIGTERM handoff, every input a
   // SIGTERM: the instance drops out of the count, releases its leases and deletes its heartbeat, which tells the
   // last one (through the change feed) to take over at once.
   const termWorlds = (await leasesByInstance(store)).get(ids[1]!) ?? []
-  const beforeTerm = await clocks(store, termWorlds)
+  const beforeTerm = await worldClocks(store, termWorlds)
   const stopping = servers[1]!.stop('SIGTERM')
   const handoff = await steppedElsewhere(store, termWorlds, beforeTerm, ids[1]!, 30_000)
   t.ok(handoff.steppedMs < 2000, `after SIGTERM the ${termWorlds.length} worlds were claimed in ${handoff.claimedMs} ms and stepped elsewhere in ${handoff.steppedMs} ms (< 2 s)`)

@@ -38,3 +38,12 @@ export async function leasesByInstance (store: Store): Promise<Map<string, strin
   }
   return out
 }
+
+/**
+ * Each engine's world clock and the generation that committed it, by engine id, from the world documents (the
+ * engine record's own clock trails them by up to a step): how instances tests and bench:worlds tell a step.
+ */
+export async function worldClocks (store: Store, engineIds: string[]): Promise<Map<string, { clock: number, generation: number }>> {
+  const worlds = await store.collection<WorldDoc>('worlds').find({ engineId: { $in: engineIds } })
+  return new Map(worlds.map((w) => [w.engineId, { clock: w.step.currentTime, generation: w.step.generation }]))
+}
