@@ -62,11 +62,13 @@ export async function applyOutbox (store: Store, world: Pick<WorldDoc, '_id' | '
 /**
  * The operations a runner restarts when it takes a world over: those in flight by the agents' markers, less
  * those whose result already waits in the input queue (the previous runner finished them before it went away).
+ * `known` is that queue when the caller has read all of it.
  */
-export async function operationsToRestart (store: Store, world: WorldDoc, now: number): Promise<AgentOperation[]> {
+export async function operationsToRestart (store: Store, world: WorldDoc, now: number, known?: InputDoc[]): Promise<AgentOperation[]> {
   const ops = inFlightOperations(world, now)
   if (ops.length === 0) return ops
-  const queued = await store.collection<InputDoc>('inputs').find({ engineId: world.engineId, number: { $gt: world.step.processedInputNumber } })
+  // `known`: the whole queue after the world's last processed input, when the caller has already read it.
+  const queued = known ?? await store.collection<InputDoc>('inputs').find({ engineId: world.engineId, number: { $gt: world.step.processedInputNumber } })
   const finished = new Set(queued.map((i) => (i.args as { operationId?: unknown } | null)?.operationId))
   return ops.filter((op) => !finished.has(op.operationId))
 }

@@ -101,6 +101,10 @@ export class WorldRunner {
   #map: WorldMap | null = null
   #generation = -1
   #exit: Promise<RunnerExit> | null = null
+  /** When this runner took the lease (its clock), until its first step: that step skips its renewal. */
+  #leaseTakenAt: number | null = null
+  /** The first step's inputs, read while the runner started. */
+  #prefetched: InputDoc[] | null = null
 
   constructor (options: RunnerOptions) {
     this.worldId = options.worldId
@@ -146,17 +150,24 @@ export class WorldRunner {
     // Stopped before it took the world (its instance is shutting down): leave the lease to the others.
     if (this.#abort.signal.aborted) return 'not-acquired'
     const known = this.#o.engineId
-    const [loaded, early] = await Promise.all([this.#load(), known !== undefined ? this.#acquire(known) : Promise.resolve(null)])
+    // What the first step needs, read together with the lease when the engine is known: a world taken over in a
+    // handoff steps again after one round trip to the store, not three.
+    const setup = (): Promise<[unknown, number]> => Promise.all([
+      store.collection('maps').findOne({ worldId: this.worldId }),
+      this.#snapshotEvery > 0 ? store.collection('snapshots').count({ worldId: this.worldId }) : Promise.resolve(-1)
+    ])
+    const [loaded, early, earlySetup] = await Promise.all([
+      this.#load(),
+      known !== undefined ? this.#acquire(known) : Promise.resolve(null),
+      known !== undefined ? setup() : Promise.resolve(null)
+    ])
     let world = loaded
     if (known !== undefined && known !== world.engineId) throw new Error(`world ${this.worldId} runs engine ${world.engineId}, not ${known}`)
     const engine = known !== undefined ? early : await this.#acquire(world.engineId)
     if (engine === null) return 'not-acquired'
     this.#generation = engine.generationNumber
-    // What the first step needs, read together: a world taken over in a handoff steps again sooner.
-    const [mapDoc, snapshots] = await Promise.all([
-      store.collection('maps').findOne({ worldId: this.worldId }),
-      this.#snapshotEvery > 0 ? store.collection('snapshots').count({ worldId: this.worldId }) : Promise.resolve(-1)
-    ])
+    this.#leaseTakenAt = this.#o.now()
+    const [mapDoc, snapshots] = earlySetup ?? await setup()
     if (mapDoc === null) throw new Error(`world ${this.worldId} has no map`)
     this.#map = mapDoc as unknown as WorldMap
     log.info({ worldId: this.worldId, generation: this.#generation }, 'runner started')
@@ -166,9 +177,12 @@ export class WorldRunner {
     this.#world = world
     // A world's first run under snapshots starts its chain, so replay can begin at the state it started from.
     if (snapshots === 0) await this.#snapshot('first')
-    // Every operation in flight restarts from its agent's marker (not only the last step's): none waits out its timeout.
-    const [, restart] = await Promise.all([recordHumanPlayers(store, this.worldId, world), operationsToRestart(store, world, this.#o.now())])
+    // Every operation in flight restarts from its agent's marker (not only the last step's): none waits out its
+    // timeout. The queue read for that is the first step's own fetch of inputs.
+    const [, queued] = await Promise.all([recordHumanPlayers(store, this.worldId, world), this.#fetchInputs(world)])
+    const restart = await operationsToRestart(store, world, this.#o.now(), queued.length < this.#o.maxInputsPerStep ? queued : undefined)
     for (const op of restart) this.#o.startOperation?.(op, this)
+    this.#prefetched = queued
     let exit: RunnerExit = 'stopped'
     let nextStepAt = this.#o.now()
     while (!this.#abort.signal.aborted) {
@@ -208,10 +222,23 @@ export class WorldRunner {
     return r.matched === 1
   }
 
+  /** The inputs a step takes: the next ones after the world's last processed input, at most a step's worth. */
+  async #fetchInputs (world: WorldDoc): Promise<InputDoc[]> {
+    return await this.#o.store.collection<InputDoc>('inputs').find(
+      { engineId: world.engineId, number: { $gt: world.step.processedInputNumber } },
+      { sort: { number: 1 }, limit: this.#o.maxInputsPerStep })
+  }
+
   async #step (world: WorldDoc): Promise<WorldDoc | 'reload' | RunnerExit> {
     const { store } = this.#o
     const stepStart = performance.now()
-    if (!await this.#renew(world.step)) return 'lost-lease'
+    // The first step after taking the lease needs no renewal while the lease has most of its time left, and takes
+    // the inputs read at the start: a world taken over commits its first step one write after its reads.
+    const fresh = this.#leaseTakenAt !== null && this.#o.now() - this.#leaseTakenAt < this.#o.leaseMs / 2
+    const prefetched = this.#prefetched
+    this.#leaseTakenAt = null
+    this.#prefetched = null
+    if (!fresh && !await this.#renew(world.step)) return 'lost-lease'
     // A stop (a SIGTERM's handoff) does not wait for a step that has not committed: nothing of it is written yet.
     if (this.#abort.signal.aborted) return 'stopped'
     const now = this.#o.now()
@@ -219,9 +246,7 @@ export class WorldRunner {
     // After a stop, a crash or a slow step, skip the gap instead of replaying it tick by tick.
     const from = now - step.currentTime > 2 * this.#o.stepMs ? now - this.#o.stepMs : step.currentTime
     if (now <= from) return world
-    const inputs = await store.collection<InputDoc>('inputs').find(
-      { engineId: world.engineId, number: { $gt: step.processedInputNumber } },
-      { sort: { number: 1 }, limit: this.#o.maxInputsPerStep })
+    const inputs = prefetched ?? await this.#fetchInputs(world)
     if (this.#abort.signal.aborted) return 'stopped'
 
     const computeStart = performance.now()
