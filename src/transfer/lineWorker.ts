@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
 import { Worker } from 'node:worker_threads'
 import { readLines } from './exportSource.ts'
+import { numberScanner } from './numberScan.ts'
 
 /** One line of a table, as the worker read it. */
 export type WorkerLine =
@@ -82,6 +83,47 @@ function typed (v) {
   for (const k in v) v[k] = typed(v[k])
   return v
 }
+// The scanner's source, from numberScan.ts (__name: the helper tsx adds around named functions; a no-op here).
+const __name = (f) => f
+const scanner = (${numberScanner.toString()})()
+const KEY_ARRAY = Buffer.from('":[')
+/**
+ * A line whose document has a top-level key holding a long array of numbers (an embedding), with that array
+ * read by the scanner and everything else by JSON.parse; null when the line is anything else (JSON.parse
+ * reads it whole, and reports what is wrong with it). The key must be spelled once and without escapes, so
+ * the object JSON.parse builds holds the placeholder exactly where the array was.
+ */
+function scanLine (line) {
+  let at = line.indexOf(KEY_ARRAY)
+  while (at !== -1) {
+    const c = line[at + 3]
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) break
+    at = line.indexOf(KEY_ARRAY, at + 3)
+  }
+  if (at === -1) return null
+  const open = at + 2
+  const count = scanner.scanArray(line, open)
+  if (count < 64) return null
+  const close = scanner.end
+  const keyStart = line.lastIndexOf(0x22, at - 1)
+  if (keyStart === -1 || line.indexOf(0x5c) !== -1) return null
+  const key = line.subarray(keyStart, at + 2)
+  if (line.indexOf(key) !== keyStart || line.indexOf(key, close) !== -1) return null
+  const name = line.toString('utf8', keyStart + 1, at)
+  let doc
+  try {
+    doc = JSON.parse(line.toString('utf8', 0, open) + '0' + line.toString('utf8', close))
+  } catch {
+    return null
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || name === '__proto__' || doc[name] !== 0) return null
+  typed(doc)
+  doc[name] = scanner.values.slice(0, count)
+  return doc
+}
+function parseLine (piece) {
+  return scanLine(piece) ?? typed(JSON.parse(piece.toString('utf8')))
+}
 let number = 0
 let bytes = 0
 async function run () {
@@ -109,9 +151,8 @@ async function run () {
       number++
       bytes += piece.length + 1
       if (piece.length > 0) {
-        const line = piece.toString('utf8')
         try {
-          batch.push({ n: number, doc: typed(JSON.parse(line)) })
+          batch.push({ n: number, doc: parseLine(piece) })
         } catch (err) {
           batch.push({ n: number, error: 'not valid JSON (' + err.message + ')' })
         }
