@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
 import { collectionNames, collections, indexName, type CollectionName } from './collections.ts'
-import { startCheckpointer } from './checkpointer.ts'
 import { decodeDoc, encodeDoc } from './codec.ts'
 import { DuplicateKeyError } from './errors.ts'
 import { compileFilter, compileSort, fieldExpr } from './sqliteQuery.ts'
@@ -82,19 +81,6 @@ export class EmbeddedStore implements Store {
       return await fn()
     } finally {
       if (this.#db.inTransaction) this.#db.exec('COMMIT')
-    }
-  }
-
-  async bulkWrites (): Promise<() => Promise<void>> {
-    const every = this.#db.pragma('wal_autocheckpoint', { simple: true }) as number
-    this.#db.pragma('wal_autocheckpoint = 0')
-    const checkpointer = startCheckpointer(this.path)
-    return async () => {
-      try {
-        await checkpointer.stop()
-      } finally {
-        if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${every}`)
-      }
     }
   }
 

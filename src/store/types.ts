@@ -115,11 +115,6 @@ export interface Store {
   openChangeFeed (): Promise<ChangeFeed>
   /** Runs `fn` with all its reads seeing one consistent snapshot, where the store offers that (embedded: one read transaction). */
   readSnapshot?: <T>(fn: () => Promise<T>) => Promise<T>
-  /**
-   * Starts a long run of writes (an import): the store moves its upkeep off the writer where it can (embedded:
-   * WAL checkpoints in a background thread). The function it returns ends the run.
-   */
-  bulkWrites?: () => Promise<() => Promise<void>>
   /** A short human description, safe for logs (no passwords). */
   describe (): string
   close (): Promise<void>

@@ -195,7 +195,6 @@ export async function importConvexExport (path: string, options: ImportOptions):
     report.complete = false
     return finish()
   }
-  const endBulk = options.dryRun === true ? undefined : await options.store.bulkWrites?.()
   try {
     const tables = await listTables(source, report)
     const totalBytes = tables.reduce((sum, t) => sum + t.size, 0)
@@ -385,7 +384,6 @@ export async function importConvexExport (path: string, options: ImportOptions):
     }
   } finally {
     await source.close()
-    await endBulk?.()
   }
   return finish()
 }
