@@ -119,7 +119,26 @@ function scanLine (line) {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || name === '__proto__' || doc[name] !== 0) return null
   typed(doc)
   doc[name] = scanner.values.slice(0, count)
+  scanned.push(doc, name)
   return doc
+}
+// The scanned arrays of a batch, as doc, key pairs: moved into one buffer that is transferred, not copied.
+let scanned = []
+/** One buffer for the batch's scanned arrays, the arrays views of it: one transfer instead of a copy and an allocation each. */
+function packScanned () {
+  let total = 0
+  for (let i = 0; i < scanned.length; i += 2) total += scanned[i][scanned[i + 1]].length
+  const arena = new Float64Array(total)
+  let at = 0
+  for (let i = 0; i < scanned.length; i += 2) {
+    const doc = scanned[i]
+    const values = doc[scanned[i + 1]]
+    arena.set(values, at)
+    doc[scanned[i + 1]] = arena.subarray(at, at + values.length)
+    at += values.length
+  }
+  scanned = []
+  return arena.buffer
 }
 function parseLine (piece) {
   return scanLine(piece) ?? typed(JSON.parse(piece.toString('utf8')))
@@ -134,7 +153,8 @@ async function run () {
     if (batch.length === 0) return
     if (credits <= 0) await new Promise((resolve) => { wake = resolve })
     credits--
-    parentPort.postMessage({ items: batch, bytes })
+    const arena = packScanned()
+    parentPort.postMessage({ items: batch, bytes }, [arena])
     batch = []
     size = 0
   }
