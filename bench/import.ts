@@ -7,7 +7,7 @@
 // Ends with one line `RESULT {json}`.
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EmbeddedStore } from '../src/store/embedded.ts'
 import { importConvexExport } from '../src/transfer/importConvex.ts'
@@ -23,6 +23,10 @@ interface Measured {
   /** RSS at each quarter of the export's bytes: flat memory means these do not grow. */
   rssByQuarterMb: number[]
   skipped: number
+  /** Process CPU (all threads): on a shared machine a steadier figure than the wall clock. */
+  cpuSeconds: number
+  /** The 1-minute load average when the import ended: how shared the machine was. */
+  loadAverage: number
 }
 
 const sizes = (process.env.BENCH_IMPORT_SIZES ?? '20000,200000').split(',').map(Number)
@@ -35,6 +39,7 @@ async function child (): Promise<void> {
   let peak = 0
   const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 50)
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   const result = await importConvexExport(exportPath!, {
     store,
     dimension: 1024,
@@ -49,6 +54,7 @@ async function child (): Promise<void> {
     }
   })
   const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
   clearInterval(sample)
   await store.close()
   const measured: Measured = {
@@ -58,7 +64,9 @@ async function child (): Promise<void> {
     documentsPerSecond: Math.round(result.totals.read / seconds),
     peakRssMb: Math.round(Math.max(peak, process.resourceUsage().maxRSS * 1024) / 1e6),
     rssByQuarterMb: quarters,
-    skipped: result.totals.skipped
+    skipped: result.totals.skipped,
+    cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),
+    loadAverage: Number(loadavg()[0]!.toFixed(2))
   }
   process.send!(measured)
 }
@@ -92,9 +100,9 @@ async function main (): Promise<void> {
     await rm(dataDir, { recursive: true, force: true })
     runs.push({ ...measured, memories, exportBytes: (await stat(exportPath)).size })
   }
-  rows.push(['memories | documents | export GB | seconds | documents/s | peak RSS MB | RSS at 25/50/75/100% of the export (MB)', ''])
+  rows.push(['memories | documents | export GB | seconds | documents/s | CPU s | load | peak RSS MB | RSS at 25/50/75/100% of the export (MB)', ''])
   for (const r of runs) {
-    rows.push([`${r.memories.toLocaleString('en-US').padStart(8)} | ${r.documents.toLocaleString('en-US').padStart(9)} | ${(r.exportBytes / 1e9).toFixed(2).padStart(9)} | ${r.seconds.toFixed(1).padStart(7)} | ${r.documentsPerSecond.toLocaleString('en-US').padStart(11)} | ${String(r.peakRssMb).padStart(11)} | ${r.rssByQuarterMb.join(' / ')}`, ''])
+    rows.push([`${r.memories.toLocaleString('en-US').padStart(8)} | ${r.documents.toLocaleString('en-US').padStart(9)} | ${(r.exportBytes / 1e9).toFixed(2).padStart(9)} | ${r.seconds.toFixed(1).padStart(7)} | ${r.documentsPerSecond.toLocaleString('en-US').padStart(11)} | ${r.cpuSeconds.toFixed(1).padStart(5)} | ${r.loadAverage.toFixed(1).padStart(4)} | ${String(r.peakRssMb).padStart(11)} | ${r.rssByQuarterMb.join(' / ')}`, ''])
   }
   const largest = runs[runs.length - 1]!
   const smallest = runs[0]!
@@ -104,7 +112,7 @@ async function main (): Promise<void> {
   rows.push([`memory flat as the export grows: peak RSS ×${growth.toFixed(2)} for ×${(largest.documents / smallest.documents).toFixed(1)} the documents`, ''])
   report('bench:import — Convex export → embedded store (1024-dimension embeddings)', rows, {
     bench: 'import',
-    runs: runs.map((r) => ({ memories: r.memories, documents: r.documents, exportBytes: r.exportBytes, seconds: Number(r.seconds.toFixed(1)), documentsPerSecond: r.documentsPerSecond, peakRssMb: r.peakRssMb, rssByQuarterMb: r.rssByQuarterMb, skipped: r.skipped })),
+    runs: runs.map((r) => ({ memories: r.memories, documents: r.documents, exportBytes: r.exportBytes, seconds: Number(r.seconds.toFixed(1)), documentsPerSecond: r.documentsPerSecond, peakRssMb: r.peakRssMb, rssByQuarterMb: r.rssByQuarterMb, skipped: r.skipped, cpuSeconds: r.cpuSeconds, loadAverage: r.loadAverage })),
     documentsPerSecond: largest.documentsPerSecond,
     peakRssMb: largest.peakRssMb,
     peakRssGrowth: Number(growth.toFixed(2)),

@@ -1,7 +1,7 @@
 // Order-independent checksums of a collection's documents, equal on both stores for equal content:
 // each document is hashed over a canonical binary form (keys sorted, -0 as 0, undefined fields absent,
 // binary as bytes) and the per-document hashes are summed, so the order documents are read in never matters.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 const MASK = (1n << 64n) - 1n
 
@@ -107,7 +107,8 @@ export class CollectionChecksum {
     const w = this.#writer
     w.len = 0
     w.value(doc)
-    const digest = createHash('sha256').update(w.buf.subarray(0, w.len)).digest()
+    // One-shot hashing: no Hash object per document to create and collect.
+    const digest = hash('sha256', w.buf.subarray(0, w.len), 'buffer')
     this.#sum = (this.#sum + digest.readBigUInt64BE(0)) & MASK
     this.#count++
     return digest.toString('hex', 0, 8)
