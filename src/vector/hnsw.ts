@@ -27,7 +27,11 @@ export const HNSW_DEFAULTS = {
   exactThreshold: 256,
   m: 16,
   efConstruction: 100,
-  efSearch: 64
+  /**
+   * 48, not 64: at 200k memories of one player recall@10 is 0.974 instead of 0.980 for ~20% less CPU per
+   * search (p50 0.77 against 0.95 ms); graphs of 1,000 keep recall 1.000 down to 32 (bench:vector sweeps).
+   */
+  efSearch: 48
 }
 
 const MANIFEST = 'manifest.json'
