@@ -14,6 +14,11 @@ export interface RunnerOptions {
   worldId: string
   /** The world's engine, when the caller knows it: the lease is then taken while the world loads, not after. */
   engineId?: string
+  /**
+   * With `engineId`: the engine record's last processed input as the caller read it (it trails the world's by up
+   * to a step). The first step's inputs are then read from there while the world loads, not after.
+   */
+  inputsAfter?: number
   instanceId: string
   now: () => number
   log: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
@@ -64,6 +69,23 @@ function defaultSleep (ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/** What a runner reads of a world's map: what the game's rules use (movement, pathfinding, activities). */
+const GAME_MAP_FIELDS = ['width', 'height', 'tileDim', 'objectTiles'] as const
+
+/** Resolves with `p`'s value, or with undefined as soon as `signal` aborts (`p` goes on, unheard). */
+function unlessAborted<T> (p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    p.catch(() => {})
+    return Promise.resolve(undefined)
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => { resolve(undefined) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then((value) => { signal.removeEventListener('abort', onAbort); resolve(value) },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err) })
+  })
+}
+
 /** Bytes an update sends: its JSON, with binary values counted at their real size. */
 export function updateBytes (update: Update): number {
   let binary = 0
@@ -94,7 +116,7 @@ function clockOf (step: StepState): Pick<EngineDoc, 'currentTime' | 'lastStepTs'
 
 export class WorldRunner {
   readonly worldId: string
-  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots' | 'engineId'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots' | 'engineId'>
+  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots' | 'engineId' | 'inputsAfter'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots' | 'engineId' | 'inputsAfter'>
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>
   readonly #abort = new AbortController()
   #world: WorldDoc | null = null
@@ -105,6 +127,10 @@ export class WorldRunner {
   #leaseTakenAt: number | null = null
   /** The first step's inputs, read while the runner started. */
   #prefetched: InputDoc[] | null = null
+  /** The start's record of the world's humans, written before the first step's outbox (which may change them). */
+  #humansRecorded: Promise<void> | null = null
+  /** False when the caller releases this runner's lease itself (an instance that stops releases all at once). */
+  #release = true
 
   constructor (options: RunnerOptions) {
     this.worldId = options.worldId
@@ -124,7 +150,9 @@ export class WorldRunner {
     return this.#exit
   }
 
-  async stop (): Promise<RunnerExit | null> {
+  /** `release: false`: the caller frees the lease itself, after the runner has stopped (one write for many). */
+  async stop (options: { release?: boolean } = {}): Promise<RunnerExit | null> {
+    if (options.release === false) this.#release = false
     this.#abort.abort()
     return this.#exit === null ? null : await this.#exit
   }
@@ -153,13 +181,16 @@ export class WorldRunner {
     // What the first step needs, read together with the lease when the engine is known: a world taken over in a
     // handoff steps again after one round trip to the store, not three.
     const setup = (): Promise<[unknown, number]> => Promise.all([
-      store.collection('maps').findOne({ worldId: this.worldId }),
+      // The rules read the map's size and blocking layer; its ground layers (three quarters of it) are for drawing.
+      store.collection('maps').findOne({ worldId: this.worldId }, { fields: GAME_MAP_FIELDS }),
       this.#snapshotEvery > 0 ? store.collection('snapshots').count({ worldId: this.worldId }) : Promise.resolve(-1)
     ])
-    const [loaded, early, earlySetup] = await Promise.all([
+    const hint = known !== undefined ? this.#o.inputsAfter : undefined
+    const [loaded, early, earlySetup, hinted] = await Promise.all([
       this.#load(),
       known !== undefined ? this.#acquire(known) : Promise.resolve(null),
-      known !== undefined ? setup() : Promise.resolve(null)
+      known !== undefined ? setup() : Promise.resolve(null),
+      hint !== undefined ? this.#fetchInputsAfter(known!, hint) : Promise.resolve(null)
     ])
     let world = loaded
     if (known !== undefined && known !== world.engineId) throw new Error(`world ${this.worldId} runs engine ${world.engineId}, not ${known}`)
@@ -169,7 +200,7 @@ export class WorldRunner {
     this.#leaseTakenAt = this.#o.now()
     const [mapDoc, snapshots] = earlySetup ?? await setup()
     if (mapDoc === null) throw new Error(`world ${this.worldId} has no map`)
-    this.#map = mapDoc as unknown as WorldMap
+    this.#map = { ...(mapDoc as unknown as WorldMap), bgTiles: [] }
     log.info({ worldId: this.worldId, generation: this.#generation }, 'runner started')
     // A step committed before a crash may still owe its side effects: apply them first (idempotent).
     const owed = world.outbox
@@ -178,9 +209,17 @@ export class WorldRunner {
     // A world's first run under snapshots starts its chain, so replay can begin at the state it started from.
     if (snapshots === 0) await this.#snapshot('first')
     // Every operation in flight restarts from its agent's marker (not only the last step's): none waits out its
-    // timeout. The queue read for that is the first step's own fetch of inputs.
-    const [, queued] = await Promise.all([recordHumanPlayers(store, this.worldId, world), this.#fetchInputs(world)])
-    const restart = await operationsToRestart(store, world, this.#o.now(), queued.length < this.#o.maxInputsPerStep ? queued : undefined)
+    // timeout. The queue read for that is the first step's own fetch of inputs: read with the world when the
+    // caller knew where the engine record's inputs stood (it trails the world, never leads it), else now.
+    const processed = world.step.processedInputNumber
+    const read = hinted !== null && hint! <= processed ? hinted : await this.#fetchInputs(world)
+    // What was read from the hint on, less those the world has processed since the engine record's clock.
+    const queued = read.filter((i) => i.number > processed)
+    // Not awaited here: the first step waits for it before its outbox, which may record the humans anew.
+    this.#humansRecorded = recordHumanPlayers(store, this.worldId, world).catch((err: unknown) => {
+      log.warn({ err, worldId: this.worldId }, 'could not record the world\'s humans; callers are checked on the world')
+    })
+    const restart = await operationsToRestart(store, world, this.#o.now(), read.length < this.#o.maxInputsPerStep ? queued : undefined)
     for (const op of restart) this.#o.startOperation?.(op, this)
     this.#prefetched = queued
     let exit: RunnerExit = 'stopped'
@@ -199,8 +238,9 @@ export class WorldRunner {
       world = outcome
       this.#world = world
     }
+    await this.#humansRecorded
     // A clean stop gives the lease up at once (fenced by generation), so another instance takes over now.
-    if (exit === 'stopped') {
+    if (exit === 'stopped' && this.#release) {
       await store.collection<EngineDoc>('engines').updateOne(
         { _id: world.engineId, generationNumber: this.#generation, 'runner.instanceId': this.#o.instanceId },
         { $set: { runner: null }, $max: clockOf(world.step) }).catch(() => {})
@@ -224,8 +264,12 @@ export class WorldRunner {
 
   /** The inputs a step takes: the next ones after the world's last processed input, at most a step's worth. */
   async #fetchInputs (world: WorldDoc): Promise<InputDoc[]> {
+    return await this.#fetchInputsAfter(world.engineId, world.step.processedInputNumber)
+  }
+
+  async #fetchInputsAfter (engineId: string, after: number): Promise<InputDoc[]> {
     return await this.#o.store.collection<InputDoc>('inputs').find(
-      { engineId: world.engineId, number: { $gt: world.step.processedInputNumber } },
+      { engineId, number: { $gt: after } },
       { sort: { number: 1 }, limit: this.#o.maxInputsPerStep })
   }
 
@@ -238,16 +282,23 @@ export class WorldRunner {
     const prefetched = this.#prefetched
     this.#leaseTakenAt = null
     this.#prefetched = null
-    if (!fresh && !await this.#renew(world.step)) return 'lost-lease'
-    // A stop (a SIGTERM's handoff) does not wait for a step that has not committed: nothing of it is written yet.
-    if (this.#abort.signal.aborted) return 'stopped'
+    // A stop (a SIGTERM's handoff) does not wait for a step that has not committed: nothing of it is written yet,
+    // so the renewal and the read of inputs are not waited for either. A renewal that lands after the instance
+    // has released its leases matches nothing (the lease is no longer this instance's).
+    const signal = this.#abort.signal
+    if (!fresh) {
+      const renewed = await unlessAborted(this.#renew(world.step), signal)
+      if (signal.aborted) return 'stopped'
+      if (renewed === false) return 'lost-lease'
+    }
+    if (signal.aborted) return 'stopped'
     const now = this.#o.now()
     const step = world.step
     // After a stop, a crash or a slow step, skip the gap instead of replaying it tick by tick.
     const from = now - step.currentTime > 2 * this.#o.stepMs ? now - this.#o.stepMs : step.currentTime
     if (now <= from) return world
-    const inputs = prefetched ?? await this.#fetchInputs(world)
-    if (this.#abort.signal.aborted) return 'stopped'
+    const inputs = prefetched ?? await unlessAborted(this.#fetchInputs(world), signal)
+    if (inputs === undefined || signal.aborted) return 'stopped'
 
     const computeStart = performance.now()
     // simulateStep mutates the world in place: keep a copy of the stored shape to diff against.
@@ -288,8 +339,15 @@ export class WorldRunner {
       return 'reload'
     }
     world.step = nextStep
+    // The start's record of the humans lands before this outbox's, which may be newer.
+    if (this.#humansRecorded !== null) {
+      await this.#humansRecorded
+      this.#humansRecorded = null
+    }
     // The engine record's clock follows at the next renewal (or now, with the outbox's writes).
     if (hasOutbox) await this.#finishOutbox(world, outbox)
+    // A stop leaves the step's operations to the next runner, which restarts them from the agents' markers.
+    if (signal.aborted) return 'stopped'
     for (const op of result.operations) this.#o.startOperation?.(op, this)
     if (this.#snapshotEvery > 0 && nextStep.number % this.#snapshotEvery === 0) await this.#snapshot('periodic')
     if (this.#o.onStep !== undefined) {

@@ -59,6 +59,8 @@ export class EngineSupervisor {
   #unsubscribe: (() => void) | null = null
   #lastVacuum = 0
   readonly #startedAt: number
+  /** Whether this instance's heartbeat has been written (later renewals never create it again). */
+  #beating = false
   /** Worlds this instance handed off, and until when it leaves them to the others. */
   readonly #shed = new Map<string, number>()
 
@@ -83,7 +85,9 @@ export class EngineSupervisor {
       if (event.op !== 'delete' || event.id === this.instanceId || this.#abort.signal.aborted) return
       // The worlds this instance handed off may be among the ones just released: nothing holds them back now.
       this.#shed.clear()
-      this.check().then(async () => { await this.check() }).catch(() => {})
+      // Claimed at once, without waiting for a check under way (it may have read before the release) and without
+      // renewing the heartbeat first; then a full check as usual.
+      this.#claimNow().then(async () => { await this.check() }).catch(() => {})
     }) ?? null
     await this.check()
     this.#timer = setInterval(() => { this.check().catch(() => {}) }, this.#checkEveryMs)
@@ -102,16 +106,13 @@ export class EngineSupervisor {
     return this.#checking
   }
 
-  async #check (): Promise<void> {
+  /**
+   * What a pass reads, each through an index: the live instances, the running count and the claimable engines
+   * (running with a lease that is free, so runner.until is null too, or has expired). The reads go out together.
+   */
+  async #readClaims (now: number): Promise<{ live: InstanceDoc[], fairShare: number, limit: number, claimable: EngineDoc[] }> {
     const { store } = this.#o
-    const now = this.#o.now()
     const engines = store.collection<EngineDoc>('engines')
-    // Heartbeat first, so instances that start together count each other before they claim.
-    await this.#heartbeat(now)
-    // Every query below is indexed and reads only what needs action: the cost of a pass is the live instances,
-    // the idle worlds and the claimable ones, never every world. The reads go out together (a pass that follows
-    // another instance's exit claims sooner); claimable means running with a lease that is free (runner null, so
-    // runner.until is too) or has expired.
     const [live, total, free, expired] = await Promise.all([
       store.collection<InstanceDoc>('instances').find({ until: { $gte: now } }),
       engines.count({ running: true }),
@@ -120,8 +121,41 @@ export class EngineSupervisor {
     ])
     if (!live.some((i) => i._id === this.instanceId)) live.push({ ...this.#beat(now), _creationTime: now })
     const fairShare = Math.ceil(total / live.length)
-    const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
-    const claimable = [...free, ...expired]
+    return { live, fairShare, limit: Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1), claimable: [...free, ...expired] }
+  }
+
+  /** Starts a runner for each claimable world, up to this instance's limit (the runner takes the lease). */
+  async #claim (claimable: EngineDoc[], fairShare: number, limit: number): Promise<void> {
+    if (claimable.length === 0 || this.#runners.size >= limit) return
+    const byEngine = new Map(claimable.map((e) => [e._id, e]))
+    const statuses = await this.#o.store.collection<WorldStatusDoc>('worldStatus').find({ engineId: { $in: [...byEngine.keys()] }, status: 'running' })
+    for (const status of statuses) {
+      if (this.#abort.signal.aborted || this.#runners.size >= limit) break
+      if (this.#runners.has(status.worldId)) continue
+      // A world handed off is left to the others only while taking it back would put this instance over its
+      // fair share again; below it (another instance went away), it is taken like any other.
+      if (this.#shed.has(status.worldId) && this.#runners.size >= fairShare) continue
+      this.#startRunner(status.worldId, status.engineId, byEngine.get(status.engineId)?.processedInputNumber)
+    }
+  }
+
+  /** Another instance has released its worlds: claim them now, the heartbeat renewed alongside. */
+  async #claimNow (): Promise<void> {
+    const now = this.#o.now()
+    const [reads] = await Promise.all([this.#readClaims(now), this.#heartbeat(now)])
+    if (this.#abort.signal.aborted) return
+    await this.#claim(reads.claimable.filter((e) => e.runner === null || e.currentTime >= now - STALE_ENGINE_MS), reads.fairShare, reads.limit)
+  }
+
+  async #check (): Promise<void> {
+    const { store } = this.#o
+    const now = this.#o.now()
+    const engines = store.collection<EngineDoc>('engines')
+    // Heartbeat first, so instances that start together count each other before they claim. Every query after it
+    // is indexed and reads only what needs action: the cost of a pass is the live instances, the idle worlds and
+    // the claimable ones, never every world.
+    await this.#heartbeat(now)
+    const { live, fairShare, limit, claimable } = await this.#readClaims(now)
     for (const engine of claimable) {
       // A world whose clock is over a minute old and whose runner has let its lease lapse is restarted.
       if (engine.runner !== null && engine.currentTime < now - STALE_ENGINE_MS) {
@@ -130,18 +164,7 @@ export class EngineSupervisor {
       }
     }
     for (const [worldId, until] of this.#shed) if (until < now) this.#shed.delete(worldId)
-    if (claimable.length > 0 && this.#runners.size < limit) {
-      const byEngine = new Map(claimable.map((e) => [e._id, e]))
-      const statuses = await store.collection<WorldStatusDoc>('worldStatus').find({ engineId: { $in: [...byEngine.keys()] }, status: 'running' })
-      for (const status of statuses) {
-        if (this.#abort.signal.aborted || this.#runners.size >= limit) break
-        if (this.#runners.has(status.worldId)) continue
-        // A world handed off is left to the others only while taking it back would put this instance over its
-        // fair share again; below it (another instance went away), it is taken like any other.
-        if (this.#shed.has(status.worldId) && this.#runners.size >= fairShare) continue
-        this.#startRunner(status.worldId, status.engineId)
-      }
-    }
+    await this.#claim(claimable, fairShare, limit)
     this.#rebalance(now, live, fairShare)
     // Idle worlds are parked after the claims, which are what a pass after another instance's exit is for.
     for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running', lastViewed: { $lt: now - IDLE_WORLD_MS } })) {
@@ -166,8 +189,17 @@ export class EngineSupervisor {
   }
 
   async #heartbeat (now: number): Promise<void> {
+    if (this.#abort.signal.aborted) return
     const { _id, ...beat } = this.#beat(now)
-    await this.#o.store.collection<InstanceDoc>('instances').updateOne({ _id }, { $set: beat }, { upsert: true })
+    const instances = this.#o.store.collection<InstanceDoc>('instances')
+    if (!this.#beating) {
+      await instances.updateOne({ _id }, { $set: beat }, { upsert: true })
+      this.#beating = true
+      return
+    }
+    // Never undoes a stop: a renewal that lands after the heartbeat was expired (until 0) or deleted matches
+    // nothing, so the others do not count a departed instance (and keep room for it) for three more checks.
+    await instances.updateOne({ _id, until: { $gt: 0 } }, { $set: beat })
   }
 
   /**
@@ -194,11 +226,12 @@ export class EngineSupervisor {
     }
   }
 
-  #startRunner (worldId: string, engineId: string): void {
+  #startRunner (worldId: string, engineId: string, inputsAfter?: number): void {
     const runner = new WorldRunner({
       store: this.#o.store,
       worldId,
       engineId,
+      ...(inputsAfter !== undefined ? { inputsAfter } : {}),
       instanceId: this.instanceId,
       now: this.#o.now,
       log: this.#o.log,
@@ -238,21 +271,27 @@ export class EngineSupervisor {
     this.#unsubscribe?.()
     const heartbeat = this.#o.store.collection<InstanceDoc>('instances')
     const warn = (err: unknown): void => { this.#o.log.warn({ err }, 'could not end this instance\'s heartbeat; it expires on its own') }
+    // Each runner ends once what it has under way is done (a step's commit, its outbox), leaving its lease to the
+    // one write below.
     const stopRunners = async (): Promise<number> => {
       const runners = [...this.#runners.values()]
       this.#runners.clear()
-      await Promise.all(runners.map(async (r) => { await r.stop() }))
+      await Promise.all(runners.map(async (r) => { await r.stop({ release: false }) }))
       return runners.length
     }
     // Out of the others' count (expired) before the leases are released, so they share out the whole load; the
-    // heartbeat is deleted once the leases are free, which tells the others, through the change feed, to claim now.
-    // A check under way is not waited for first: it stops at its next step, and what it started is stopped after.
-    await heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn)
-    let handed = await stopRunners()
-    await this.#checking
-    handed += await stopRunners()
+    // leases go in one write once every runner has ended (nothing of theirs is left to commit); the heartbeat is
+    // deleted then, which tells the others, through the change feed, to claim now. A check under way is not
+    // waited for: after the abort it starts no runner (and those it started are in the list stopped here), and
+    // its heartbeat renewal cannot bring this instance back (see #heartbeat).
+    const [, handed] = await Promise.all([heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn), stopRunners()])
+    // Fenced like every lease write: only leases this instance holds, whatever their generation.
+    await this.#o.store.collection<EngineDoc>('engines').updateMany({ 'runner.instanceId': this.instanceId }, { $set: { runner: null } })
+      .catch((err: unknown) => { this.#o.log.warn({ err }, 'could not release this instance\'s leases; they lapse on their own') })
     await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
     if (handed > 0) this.#o.log.info({ worlds: handed, ms: this.#o.now() - started }, 'released this instance\'s worlds to the others')
+    // Before the store closes under it.
+    await this.#checking
     // Operations stop at their next await; their results would be stale anyway.
     await Promise.allSettled([...this.#operations])
   }

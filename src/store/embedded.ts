@@ -11,7 +11,7 @@ import { DuplicateKeyError } from './errors.ts'
 import { compileFilter, compileSort, fieldExpr } from './sqliteQuery.ts'
 import { applyUpdate, equalityFields, setPath } from './update.ts'
 import type {
-  ChangeEvent, ChangeFeed, ChangeListener, Collection, Doc, Filter, FindOptions, NewDoc, Sort, Store, SubscribeOptions, Update, UpdateResult
+  ChangeEvent, ChangeFeed, ChangeListener, Collection, Doc, Filter, FindOneOptions, FindOptions, NewDoc, Store, SubscribeOptions, Update, UpdateResult
 } from './types.ts'
 
 export interface EmbeddedStoreOptions {
@@ -224,8 +224,13 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return { inserted: inserted.length }
   }
 
-  async findOne (filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
-    return this.#select(filter, { sort: options.sort, limit: 1 })[0] ?? null
+  async findOne (filter: Filter, options: FindOneOptions = {}): Promise<T | null> {
+    const doc = this.#select(filter, { sort: options.sort, limit: 1 })[0] ?? null
+    if (doc === null || options.fields === undefined) return doc
+    // The whole row is decoded anyway here: the choice of fields only keeps the answer the same as MongoDB's.
+    const picked: Doc = { _id: doc._id, _creationTime: doc._creationTime }
+    for (const f of options.fields) if (f in doc) picked[f] = doc[f]
+    return picked as T
   }
 
   async find (filter: Filter, options: FindOptions = {}): Promise<T[]> {

@@ -5,7 +5,7 @@ import { redactUrl } from '../config.ts'
 import { collectionNames, collections, indexName, type CollectionName } from './collections.ts'
 import { DuplicateKeyError, StoreUnavailableError } from './errors.ts'
 import { MongoChangeFeed, type MongoChangeFeedOptions } from './mongoChangeFeed.ts'
-import type { ChangeFeed, Collection, Doc, Filter, FindOptions, NewDoc, Sort, Store, Update, UpdateResult } from './types.ts'
+import type { ChangeFeed, Collection, Doc, Filter, FindOneOptions, FindOptions, NewDoc, Store, Update, UpdateResult } from './types.ts'
 
 export interface MongoStoreOptions {
   url: string
@@ -160,8 +160,9 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
     }
   }
 
-  async findOne (filter: Filter, options: { sort?: Sort } = {}): Promise<T | null> {
-    return await this.#coll.findOne(filter as Document, { sort: { ...options.sort, _creationTime: 1 } }) as T | null
+  async findOne (filter: Filter, options: FindOneOptions = {}): Promise<T | null> {
+    const projection = options.fields === undefined ? undefined : Object.fromEntries([...options.fields, '_creationTime'].map((f) => [f, 1]))
+    return await this.#coll.findOne(filter as Document, { sort: { ...options.sort, _creationTime: 1 }, ...(projection !== undefined ? { projection } : {}) }) as T | null
   }
 
   async find (filter: Filter, options: FindOptions = {}): Promise<T[]> {

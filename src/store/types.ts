@@ -44,6 +44,11 @@ export interface FindOptions {
   skip?: number
 }
 
+export interface FindOneOptions {
+  sort?: Sort
+  fields?: readonly string[]
+}
+
 export interface UpdateResult {
   matched: number
   modified: number
@@ -56,7 +61,8 @@ export interface Collection<T extends Doc = Doc> {
   insertOne (doc: NewDoc<T>): Promise<T>
   /** Inserts many; with ignoreDuplicates, documents that collide are skipped (idempotent replays). */
   insertMany (docs: Array<NewDoc<T>>, options?: { ignoreDuplicates?: boolean }): Promise<{ inserted: number }>
-  findOne (filter: Filter, options?: { sort?: Sort }): Promise<T | null>
+  /** `fields`: only these top-level fields (and `_id`, `_creationTime`) are read: less to send and decode. */
+  findOne (filter: Filter, options?: FindOneOptions): Promise<T | null>
   find (filter: Filter, options?: FindOptions): Promise<T[]>
   /** Streams matching documents in batches, for exports and rebuilds that must not hold a whole collection. */
   iterate (filter: Filter, options?: FindOptions & { batchSize?: number }): AsyncIterable<T>

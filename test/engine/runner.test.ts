@@ -42,6 +42,31 @@ test('the stored world packs routes and in-flight markers, and loads both the pa
 
 for (const target of storeTargets()) {
   test(`engine on the ${target.name} store`, async (t) => {
+    t.test('a runner told where the engine record\'s inputs stood reads its first inputs with the world: each applied once', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      for (let i = 0; i < 3; i++) await submitInput(store, status.engineId, 'join', { name: `P${i}`, character: 'f1', description: 'test' })
+      const first = runner(store, status.worldId)
+      first.start().catch(() => {})
+      await waitFor('the first three joins processed', async () => (await readWorld(store, status.worldId)).step.processedInputNumber >= 3 || null)
+      await first.stop()
+      for (let i = 3; i < 6; i++) await submitInput(store, status.engineId, 'join', { name: `P${i}`, character: 'f1', description: 'test' })
+      // The hint trails the world (0 against 3 processed), as the engine record's clock may; one that leads it
+      // (99) is not believed: the runner reads from the world's own count.
+      for (const [hint, joins] of [[0, 6], [99, 9]] as const) {
+        if (hint === 99) for (let i = 6; i < 9; i++) await submitInput(store, status.engineId, 'join', { name: `P${i}`, character: 'f1', description: 'test' })
+        const next = new WorldRunner({ store, worldId: status.worldId, engineId: status.engineId, inputsAfter: hint, instanceId: `hinted-${hint}`, now: Date.now, log: quietLog, stepMs: 50, leaseMs: 2000 })
+        next.start().catch(() => {})
+        const world = await waitFor(`every join applied (hint ${hint})`, async () => {
+          const w = await readWorld(store, status.worldId)
+          return w.step.processedInputNumber === joins && w.outbox === undefined ? w : null
+        })
+        await next.stop()
+        t.equal(world.players.length, joins, `hint ${hint}: ${joins} players, one per join`)
+        t.same((await allInputs(store, status.engineId)).map((i) => (i.returnValue as { value?: unknown })?.value), Array.from({ length: joins }, (_, n) => `p:${n}`), 'each join answered once, in order')
+      }
+    })
+
     t.test('inputs are applied once and in order; a bad input becomes an error return value', async (t) => {
       const { store } = await target.fresh(t)
       const status = await emptyWorld(store)

@@ -34,6 +34,15 @@ for (const target of storeTargets()) {
       t.equal(await inputs.findOne({ _id: 'missing' }), null)
     })
 
+    t.test('findOne with fields reads only those top-level fields, _id and _creationTime', async (t) => {
+      const { store } = await target.fresh(t)
+      const maps = store.collection('maps')
+      const doc = await maps.insertOne({ worldId: 'w1', width: 3, height: 2, bgTiles: [[[1, 2], [3, 4], [5, 6]]], objectTiles: [[[-1, 0], [-1, -1], [0, -1]]] })
+      const read = await maps.findOne({ worldId: 'w1' }, { fields: ['width', 'height', 'objectTiles', 'absent'] })
+      t.same(read, { _id: doc._id, _creationTime: doc._creationTime, width: 3, height: 2, objectTiles: [[[-1, 0], [-1, -1], [0, -1]]] }, 'no bgTiles, no field that is not there')
+      t.equal(await maps.findOne({ worldId: 'w2' }, { fields: ['width'] }), null)
+    })
+
     t.test('duplicate _id and unique-index collisions throw DuplicateKeyError', async (t) => {
       const { store } = await target.fresh(t)
       const inputs = store.collection<InputDoc>('inputs')
