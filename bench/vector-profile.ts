@@ -6,18 +6,20 @@
  *
  *   node --import tsx bench/vector-profile.ts
  *
- * Env: PROF_N (200000), PROF_DIR (/tmp/vector-prof), PROF_M (16), PROF_EFC (100), PROF_SPACE (cosine),
+ * Env: PROF_N (200000), PROF_DIR (vector-prof under the OS temporary directory), PROF_M (16), PROF_EFC (100), PROF_SPACE (cosine),
  * PROF_EF (64; a comma list sweeps), PROF_FLUSH (0). The first run at 200k builds for ~7 minutes.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import hnswlib from 'hnswlib-node'
 import { normalized, dotAt, TopK } from '../src/vector/math.ts'
 import { defaultShape, SyntheticPlayer } from '../src/vector/synthetic.ts'
 
 const env = process.env
 const N = Number(env.PROF_N ?? 200_000)
-const DIR = env.PROF_DIR ?? '/tmp/vector-prof'
+const DIR = env.PROF_DIR ?? join(tmpdir(), 'vector-prof')
 const M = Number(env.PROF_M ?? 16)
 const EFC = Number(env.PROF_EFC ?? 100)
 const SPACE = (env.PROF_SPACE ?? 'cosine') as 'cosine' | 'ip'
