@@ -1,5 +1,6 @@
 // Per-instance supervision: creates the default world, runs a runner for every running world this instance
-// can take (the engine lease decides), parks idle worlds, restarts stale ones and vacuums old inputs.
+// can take (the engine lease decides), parks idle worlds, restarts stale ones, and vacuums old inputs and the
+// heartbeats of instances long gone.
 import { randomUUID } from 'node:crypto'
 import type { ChangeFeed, Doc, Store } from '../store/types.ts'
 import { cannedBrain, runOperation, type AgentBrain } from './operations.ts'
@@ -175,6 +176,10 @@ export class EngineSupervisor {
       this.#lastVacuum = now
       const removed = await vacuumInputs(store, now)
       if (removed > 0) this.#o.log.info({ removed }, 'vacuumed old inputs')
+      // A killed instance never removes its heartbeat, and each start has a new id: without this, every restart
+      // of a deployment would leave a document behind. An hour past its expiry, no pass counts it anyway.
+      const gone = await store.collection<InstanceDoc>('instances').deleteMany({ until: { $lt: now - VACUUM_EVERY_MS } })
+      if (gone > 0) this.#o.log.info({ removed: gone }, 'removed the heartbeats of instances gone for over an hour')
     }
   }
 

@@ -97,6 +97,23 @@ for (const target of storeTargets()) {
       t.ok(backMs < 3000, `a took its handed-off worlds back ${backMs} ms after b stopped (< 3 s, not after the 10 s hold)`)
     })
 
+    t.test('the heartbeats of instances gone for over an hour are removed; recent ones stay', async (t) => {
+      const { store } = await target.fresh(t)
+      const now = Date.now()
+      const beats = store.collection('instances')
+      const gone = { worlds: 2, maxWorlds: null, startedAt: now - 5 * 3600_000 }
+      await beats.insertOne({ _id: 'killed-yesterday', ...gone, until: now - 2 * 3600_000 })
+      await beats.insertOne({ _id: 'killed-a-minute-ago', ...gone, until: now - 60_000 })
+      const a = supervisor(store, 'instance-a', 10)
+      t.teardown(async () => { await a.stop() })
+      await a.start()
+      const left = await waitFor('the first pass vacuums', async () => {
+        const ids = (await beats.find({})).map((b) => b._id).sort()
+        return ids.includes('killed-yesterday') ? null : ids
+      })
+      t.same(left, ['instance-a', 'killed-a-minute-ago'], 'only the heartbeat expired over an hour ago is gone')
+    })
+
     t.test('three instances starting at the same moment do not let one take everything', async (t) => {
       const { store } = await target.fresh(t)
       for (let i = 0; i < 9; i++) await emptyWorld(store)
