@@ -3,47 +3,7 @@ import type { Store } from '../store/types.ts'
 import {
   addDebugPlayers, kickWorld, resumeWorld, stopWorld, summarizeWorld, wipe, type WorldSummary
 } from '../engine/worlds.ts'
-import { worldsUsage } from './worlds.ts'
-import { replayUsage } from './replay.ts'
-import { historyUsage } from './history.ts'
-
-export const usage = `Usage: townhall <command> [options]
-
-Commands:
-  start                          start the server (same as npm start)
-  world status [--json]          the world's status, engine, players and conversations
-  world stop                     stop the world's engine (stays stopped until resumed)
-  world resume                   resume a stopped or inactive world
-  world kick                     restart the world's engine with a fresh runner
-  world debug-players <N>        add N debug players that wander the town
-${worldsUsage}
-${replayUsage}
-${historyUsage}
-  llm pause|resume [--world <id>]  pause or resume all LLM use of a world, or of the deployment
-  llm status [--world <id>] [--json]  paused or not, the budget in force and what was spent
-  llm budget [--world <id>] <limit>=<value>...  set a world's budget: tokens-per-hour,
-        tokens-per-day, usd-per-hour, usd-per-day = a number, none, or default
-  wipe --yes                     delete all data except the embeddings cache
-  import-convex <export>         import an AI Town Convex export (.zip or directory)
-        [--dry-run] [--allow-skips] [--json]
-  validate-import [--json]       counts, checksums and reference checks of what is stored
-  backup <file>                  write every collection to a gzip'd snapshot file
-  restore <file>                 restore a backup into an empty deployment
-
-Options:
-  --world <id>                   act on this world instead of the default one
-  --dry-run                      import-convex: read and check everything, write nothing
-  --allow-skips                  import-convex: exit 0 even when documents were skipped
-  --from-step N, --to-step M     world replay: the steps to rebuild (default: all kept)
-  --at-step N                    world fork: the step to fork at
-  --verify                       world replay: compare with the snapshots and the committed world
-  --out FILE                     world export-history: the file to write
-  --json                         print the report as JSON
-  -h, --help                     show this help
-
-Configuration comes from the environment and .env, as for the server (see .env.example).`
-
-export class UsageError extends Error {}
+import { UsageError } from './verbs.ts'
 
 function ago (ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000))

@@ -7,16 +7,7 @@ import {
   exportHistory, HistoryConflictError, HistoryFileError, HistoryWorldNotFoundError, importHistory,
   type ExportHistoryReport, type ImportHistoryReport
 } from '../engine/history.ts'
-import { WorldCommandError } from './worlds.ts'
-
-export const historyCommands = new Set(['export-history', 'import-history'])
-
-export const historyUsage = `  world export-history <worldId> [--out FILE]
-                                 write the world's snapshots, the inputs after the oldest, its
-                                 messages, map and descriptions to one file (default
-                                 history-<worldId>.jsonl.gz), readable by either store
-  world import-history <FILE>    check the whole file, then load it as an archived world under its
-                                 ids (refused if that world exists); then world replay --verify`
+import { WorldCommandError } from './verbs.ts'
 
 export interface HistoryArgs {
   positionals: string[]

@@ -6,7 +6,7 @@ import { worldStatus, WorldNotFoundError } from '../engine/worlds.ts'
 import {
   BUDGET_KEYS, LlmControls, parseLimit, setBudget, setPaused, type Budget, type BudgetKey, type LlmControlDoc, type WorldLlmState
 } from '../llm/controls.ts'
-import { UsageError } from './commands.ts'
+import { UsageError } from './verbs.ts'
 
 export const llmUsage = `  llm pause [--world <id>]       pause all LLM use of a world, or of the whole deployment
   llm resume [--world <id>]      resume it

@@ -2,12 +2,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config.ts'
 import { openStore } from '../store/index.ts'
-import { runCommand, usage, UsageError } from './commands.ts'
-import { runTransferCommand, transferCommands } from './transfer.ts'
-import { runWorldCommand, worldCommands, WorldCommandError } from './worlds.ts'
-import { runLlmCommand } from './llm.ts'
-import { replayCommands, runReplayCommand } from './replay.ts'
-import { historyCommands, runHistoryCommand } from './history.ts'
+import { historyCommands, replayCommands, transferCommands, usage, UsageError, worldCommands, WorldCommandError } from './verbs.ts'
 
 function fail (message: string, code: number): never {
   process.stderr.write(`townhall: ${message}\n`)
@@ -64,25 +59,31 @@ if (positionals[0] === 'start') {
   const store = await openStore(config)
   try {
     if (transferCommands.has(positionals[0]!)) {
+      const { runTransferCommand } = await import('./transfer.ts')
       const result = await runTransferCommand(store, config, { positionals, json: values.json === true, dryRun: values['dry-run'] === true, allowSkips: values['allow-skips'] === true })
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code
     } else if (positionals[0] === 'world' && replayCommands.has(positionals[1] ?? '')) {
+      const { runReplayCommand } = await import('./replay.ts')
       const result = await runReplayCommand(store, config, {
         positionals, world: values.world, fromStep: values['from-step'], toStep: values['to-step'], atStep: values['at-step'], name: values.name, verify: values.verify === true, json: values.json === true
       }, (line) => { process.stderr.write(`${line}\n`) }, Date.now)
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code
     } else if (positionals[0] === 'world' && historyCommands.has(positionals[1] ?? '')) {
+      const { runHistoryCommand } = await import('./history.ts')
       const result = await runHistoryCommand(store, { positionals, world: values.world, out: values.out, json: values.json === true }, (line) => { process.stderr.write(`${line}\n`) }, Date.now)
       process.stdout.write(`${result.text}\n`)
       process.exitCode = result.code
     } else if (positionals[0] === 'world' && worldCommands.has(positionals[1] ?? '')) {
+      const { runWorldCommand } = await import('./worlds.ts')
       const out = await runWorldCommand(store, { sub: positionals[1]!, world: values.world, yes: values.yes === true, json: values.json === true, map: values.map, cast: values.cast, name: values.name, agents: values.agents, seed: values.seed }, Date.now)
       process.stdout.write(`${out}\n`)
     } else if (positionals[0] === 'llm') {
+      const { runLlmCommand } = await import('./llm.ts')
       process.stdout.write(`${await runLlmCommand(store, config, { positionals, world: values.world, json: values.json === true }, Date.now)}\n`)
     } else {
+      const { runCommand } = await import('./commands.ts')
       const out = await runCommand(store, { positionals, world: values.world, yes: values.yes === true, json: values.json === true }, Date.now)
       process.stdout.write(`${out}\n`)
     }

@@ -7,18 +7,7 @@ import { SnapshotWorldNotFoundError, takeSnapshot } from '../engine/snapshots.ts
 import { updateBytes } from '../engine/runner.ts'
 import { forkWorld } from '../engine/fork.ts'
 import { worldListItem, WorldNotFoundError, WorldReadOnlyError } from '../engine/worlds.ts'
-import { WorldCommandError } from './worlds.ts'
-
-export const replayCommands = new Set(['replay', 'snapshot', 'fork'])
-
-export const replayUsage = `  world replay <worldId> [--from-step N] [--to-step M] --verify [--json]
-                                 rebuild the world from the snapshot at or before N and the inputs
-                                 after it, comparing every later snapshot and the committed world:
-                                 prints "identical" (exit 0) or the first difference (exit 1)
-  world snapshot <worldId>       store a snapshot of the world's committed state now
-  world fork <worldId> --at-step N [--name <name>] [--json]
-                                 a new world from the state after step N (any kept step), with its
-                                 own engine and copies of the messages and memories it had by then`
+import { WorldCommandError } from './verbs.ts'
 
 export interface ReplayArgs {
   positionals: string[]

@@ -8,7 +8,7 @@ import { validateStore, type ValidateReport } from '../transfer/validate.ts'
 import { backupStore, restoreStore, type BackupReport, type RestoreReport } from '../transfer/backup.ts'
 import type { Checksum } from '../transfer/checksum.ts'
 import { closeStoreVectorIndex, openStoreVectorIndex } from '../vector/fromStore.ts'
-import { UsageError } from './commands.ts'
+import { UsageError } from './verbs.ts'
 
 export interface TransferArgs {
   positionals: string[]
@@ -115,8 +115,6 @@ function formatRestoreReport (r: RestoreReport): string {
     '', ...checksumTable(r.collections)
   ].join('\n')
 }
-
-export const transferCommands = new Set(['import-convex', 'validate-import', 'backup', 'restore'])
 
 /** Rebuilds the persisted memory vector index from the store, so the server starts with a current one. */
 async function rebuildVectorIndex (store: Store, config: Config, log: (text: string) => void): Promise<void> {

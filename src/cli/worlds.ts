@@ -4,16 +4,7 @@ import type { Store } from '../store/types.ts'
 import { archiveWorld, createWorldFrom, deleteWorld, listWorlds, worldListItem, type WorldListItem } from '../engine/worlds.ts'
 import { parseMapText } from '../worlds/map.ts'
 import { fail, WorldFileError } from '../worlds/validate.ts'
-
-export const worldCommands = new Set(['create', 'list', 'archive', 'delete'])
-
-export const worldsUsage = `  world create --map <file> --cast <file>
-        [--name <name>] [--agents N] [--seed S]
-                                 create a world (map: townhall's or AI Town's format; cast: JSON)
-  world list [--json]            every world with its name and status
-  world archive --world <id>     stop a world for good; its data stays, read-only
-  world delete --world <id> --yes
-                                 delete a world and all it owns (rerun to finish a cut-short delete)`
+import { WorldCommandError } from './verbs.ts'
 
 export interface WorldArgs {
   sub: string
@@ -26,9 +17,6 @@ export interface WorldArgs {
   agents?: string
   seed?: string
 }
-
-/** A bad command line or file: one line, exit 2 (main.ts prints it). */
-export class WorldCommandError extends Error {}
 
 async function readText (path: string, what: string): Promise<string> {
   try {
