@@ -1,6 +1,6 @@
 // One world's step loop. Exactly one runner advances a world: it holds the engine's lease and generation,
 // and commits each step with one conditional write on the world document (its commit point).
-import { simulateStep } from '../game/index.ts'
+import { inFlightOperations, simulateStep } from '../game/index.ts'
 import type { AgentOperation, Player, StepStats, WorldMap, WorldState } from '../game/index.ts'
 import type { Store, Update } from '../store/types.ts'
 import { diffFields } from './diff.ts'
@@ -131,6 +131,10 @@ export class WorldRunner {
   #humansRecorded: Promise<void> | null = null
   /** False when the caller releases this runner's lease itself (an instance that stops releases all at once). */
   #release = true
+  /** The agent operations this runner has started (by operationId): a reload restarts only the others. */
+  #started = new Set<string>()
+  /** The operations in flight when this runner took the world, started after its first step. */
+  #restarts: AgentOperation[] | null = null
 
   constructor (options: RunnerOptions) {
     this.worldId = options.worldId
@@ -219,8 +223,9 @@ export class WorldRunner {
     this.#humansRecorded = recordHumanPlayers(store, this.worldId, world).catch((err: unknown) => {
       log.warn({ err, worldId: this.worldId }, 'could not record the world\'s humans; callers are checked on the world')
     })
-    const restart = await operationsToRestart(store, world, this.#o.now(), read.length < this.#o.maxInputsPerStep ? queued : undefined)
-    for (const op of restart) this.#o.startOperation?.(op, this)
+    // Started once the first step has committed: a world taken over in a handoff steps again before its agents'
+    // operations (a burst of LLM calls and memory reads on an instance that just took many worlds) compete with it.
+    this.#restarts = await operationsToRestart(store, world, this.#o.now(), read.length < this.#o.maxInputsPerStep ? queued : undefined)
     this.#prefetched = queued
     let exit: RunnerExit = 'stopped'
     let nextStepAt = this.#o.now()
@@ -230,8 +235,9 @@ export class WorldRunner {
       nextStepAt = Math.max(nextStepAt + this.#o.stepMs, this.#o.now())
       const outcome = await this.#step(world)
       if (outcome === 'reload') {
-        world = await this.#load()
-        this.#world = world
+        world = await this.#reload()
+        // The step this runner meant to commit has not happened: it is due now, not a step's time later.
+        nextStepAt = this.#o.now()
         continue
       }
       if (typeof outcome === 'string') { exit = outcome; break }
@@ -348,7 +354,9 @@ export class WorldRunner {
     if (hasOutbox) await this.#finishOutbox(world, outbox)
     // A stop leaves the step's operations to the next runner, which restarts them from the agents' markers.
     if (signal.aborted) return 'stopped'
-    for (const op of result.operations) this.#o.startOperation?.(op, this)
+    for (const op of this.#restarts ?? []) this.#startOperation(op, world)
+    this.#restarts = null
+    for (const op of result.operations) this.#startOperation(op, world)
     if (this.#snapshotEvery > 0 && nextStep.number % this.#snapshotEvery === 0) await this.#snapshot('periodic')
     if (this.#o.onStep !== undefined) {
       const durationMs = performance.now() - stepStart
@@ -371,6 +379,29 @@ export class WorldRunner {
       })
     }
     return world
+  }
+
+  /**
+   * Another runner committed the step this one was about to: the previous holder of the lease, whose last commit
+   * was still on its way when this one took over (an instance that stops releases its leases at once, without
+   * waiting for its steps under way). What that step owes is taken on as at a start: its outbox (idempotent; its
+   * runner may be applying it too) and the operations its agents' markers hold that this runner did not start.
+   */
+  async #reload (): Promise<WorldDoc> {
+    const world = await this.#load()
+    this.#world = world
+    this.#restarts = null
+    if (world.outbox !== undefined) await this.#finishOutbox(world, world.outbox)
+    const restart = await operationsToRestart(this.#o.store, world, this.#o.now())
+    for (const op of restart) if (!this.#started.has(op.operationId)) this.#startOperation(op, world)
+    return world
+  }
+
+  #startOperation (op: AgentOperation, world: WorldDoc): void {
+    // Only the operations still in flight are worth remembering: the set stays the size of the cast.
+    if (this.#started.size >= 256) this.#started = new Set(inFlightOperations(world, this.#o.now()).map((o) => o.operationId))
+    this.#started.add(op.operationId)
+    this.#o.startOperation?.(op, this)
   }
 
   get #snapshotEvery (): number { return this.#o.snapshots?.everySteps ?? 0 }

@@ -275,26 +275,30 @@ export class EngineSupervisor {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#unsubscribe?.()
     const heartbeat = this.#o.store.collection<InstanceDoc>('instances')
+    const engines = this.#o.store.collection<EngineDoc>('engines')
     const warn = (err: unknown): void => { this.#o.log.warn({ err }, 'could not end this instance\'s heartbeat; it expires on its own') }
-    // Each runner ends once what it has under way is done (a step's commit, its outbox), leaving its lease to the
-    // one write below.
-    const stopRunners = async (): Promise<number> => {
-      const runners = [...this.#runners.values()]
-      this.#runners.clear()
-      await Promise.all(runners.map(async (r) => { await r.stop({ release: false }) }))
-      return runners.length
-    }
-    // Out of the others' count (expired) before the leases are released, so they share out the whole load; the
-    // leases go in one write once every runner has ended (nothing of theirs is left to commit); the heartbeat is
-    // deleted then, which tells the others, through the change feed, to claim now. A check under way is not
-    // waited for: after the abort it starts no runner (and those it started are in the list stopped here), and
-    // its heartbeat renewal cannot bring this instance back (see #heartbeat).
-    const [, handed] = await Promise.all([heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn), stopRunners()])
     // Fenced like every lease write: only leases this instance holds, whatever their generation.
-    await this.#o.store.collection<EngineDoc>('engines').updateMany({ 'runner.instanceId': this.instanceId }, { $set: { runner: null } })
-      .catch((err: unknown) => { this.#o.log.warn({ err }, 'could not release this instance\'s leases; they lapse on their own') })
+    const release = async (): Promise<void> => {
+      await engines.updateMany({ 'runner.instanceId': this.instanceId }, { $set: { runner: null } })
+        .catch((err: unknown) => { this.#o.log.warn({ err }, 'could not release this instance\'s leases; they lapse on their own') })
+    }
+    const runners = [...this.#runners.values()]
+    this.#runners.clear()
+    // The leases go at once, in one write, without waiting for the steps under way: a step's commit is fenced by
+    // the world's step number and generation, so one that lands after another instance took the world over either
+    // fails (the newer runner committed first) or makes the newer runner reload, finish that step's outbox and
+    // start its operations (see WorldRunner#reload). Nothing is applied twice or lost either way. The heartbeat
+    // is expired alongside (the others count this instance out and share the whole load), then deleted, which
+    // tells the others, through the change feed, to claim now.
+    const stopping = Promise.all(runners.map(async (r) => { await r.stop({ release: false }).catch(() => {}) }))
+    await Promise.all([heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn), release()])
     await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
-    if (handed > 0) this.#o.log.info({ worlds: handed, ms: this.#o.now() - started }, 'released this instance\'s worlds to the others')
+    if (runners.length > 0) this.#o.log.info({ worlds: runners.length, ms: this.#o.now() - started }, 'released this instance\'s worlds to the others')
+    // The runners end once what they have under way is done (a step's commit, its outbox). A check under way is
+    // not waited for: after the abort it starts no runner, and its heartbeat renewal cannot bring this instance
+    // back (see #heartbeat). A lease it took in the meantime is released by a second write once all have ended.
+    await stopping
+    await release()
     // Before the store closes under it.
     await this.#checking
     // Operations stop at their next await; their results would be stale anyway.

@@ -206,6 +206,66 @@ for (const target of storeTargets()) {
       for (const op of restartedFirst) t.same(op, first.find((f) => f.operationId === op.operationId), `${op.operationId} restarted with its original arguments`)
     })
 
+    t.test('a step the previous holder commits after the takeover is finished by the new runner: its outbox, its operations', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await createWorldRecords(store, { now: Date.now(), agents: 4, seed: 7 })
+      const r1 = new WorldRunner({ store, worldId: status.worldId, instanceId: 'a', now: Date.now, log: quietLog, stepMs: 50, leaseMs: 2000, startOperation: () => {} })
+      r1.start().catch(() => {})
+      await waitFor('every agent with an operation in flight', async () => {
+        const w = await readWorld(store, status.worldId)
+        return w.agents.length === 4 && w.agents.every((a) => a.inProgressOperation !== undefined) && w.outbox === undefined ? w : null
+      })
+      // r1's instance stops: its lease goes at once, while (below) its last step's commit is still on its way.
+      await r1.stop({ release: false })
+      await store.collection('engines').updateOne({ _id: status.engineId }, { $set: { runner: null } })
+      const input = await submitInput(store, status.engineId, 'join', { name: 'Late', character: 'f1', description: 'test' })
+      const started: AgentOperation[] = []
+      let late: Promise<void> | null = null
+      // r2 has loaded the world and read the input; before its first step, r1's late commit lands: the step after
+      // the one r2 loaded, with an outbox (the input's answer) and a new operation in an agent's marker.
+      const lateCommit = async (): Promise<void> => {
+        const w = await readWorld(store, status.worldId)
+        const agent = w.agents[0]!
+        await store.collection('worlds').updateOne({ _id: status.worldId, 'step.number': w.step.number }, {
+          $set: {
+            step: { number: w.step.number + 1, generation: w.step.generation, currentTime: w.step.currentTime + 10, lastStepTs: w.step.currentTime, processedInputNumber: input.number },
+            outbox: { step: w.step.number + 1, generation: w.step.generation, results: [{ number: input.number, returnValue: { kind: 'ok', value: 'answered by the late step' } }], okNull: [], archivedPlayers: [], archivedAgents: [], archivedConversations: [], participatedTogether: [], playerDescriptions: [], agentDescriptions: [] },
+            [`agents.${agent.id}.inProgressOperation`]: ['doSomething', 'o:late', Date.now()]
+          }
+        })
+      }
+      const r2 = new WorldRunner({
+        store,
+        worldId: status.worldId,
+        instanceId: 'b',
+        now: Date.now,
+        log: quietLog,
+        stepMs: 50,
+        leaseMs: 2000,
+        startOperation: (op) => { started.push(op) },
+        sleep: async (ms, signal) => {
+          late ??= lateCommit()
+          await late
+          await new Promise<void>((resolve) => { const timer = setTimeout(resolve, ms); signal.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true }) })
+        }
+      })
+      t.teardown(async () => { await r2.stop() })
+      r2.start().catch(() => {})
+      const answered = await waitFor('the late step\'s input answered', async () => {
+        const [doc] = await store.collection<InputDoc>('inputs').find({ engineId: status.engineId, number: input.number })
+        return doc?.returnValue !== undefined ? doc : null
+      })
+      t.same(answered.returnValue, { kind: 'ok', value: 'answered by the late step' }, 'the new runner applied the late step\'s outbox, not a step of its own')
+      await waitFor('the late step\'s operation started', async () => started.some((op) => op.operationId === 'o:late'))
+      const ids = started.map((op) => op.operationId)
+      t.equal(new Set(ids).size, ids.length, 'no operation started twice')
+      const world = await waitFor('r2 stepping past the late step', async () => {
+        const w = await readWorld(store, status.worldId)
+        return w.step.generation === r2.generation && w.outbox === undefined ? w : null
+      })
+      t.equal(world.players.length, 4, 'the late step\'s input (a join) is not applied again by the new runner')
+    })
+
     t.test('the world\'s record of its humans follows joins and leaves, and is written when a runner starts', async (t) => {
       const { store } = await target.fresh(t)
       const status = await emptyWorld(store)
