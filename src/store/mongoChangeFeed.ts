@@ -25,16 +25,6 @@ const INSTANT_MS = 0.2
 /** Between two instant empty answers; a run of this many of them in a row reopens the stream. */
 const INSTANT_PAUSE_MS = 10
 const DEAD_AFTER_INSTANT = 50
-/**
- * An empty answer well before maxAwaitTimeMS: the server asked, found nothing, and did not wait for a change
- * (mongo-java-server, the tests' MongoDB-wire server, does so, and scans its oplog for every poll: a busy loop of
- * polls from each stream took most of a core of it). Such a stream waits before its next poll, from
- * EARLY_EMPTY_PAUSE_MS doubling to EARLY_EMPTY_PAUSE_MAX_MS while nothing comes, and polls at once after a change.
- * A MongoDB server holds an empty poll for maxAwaitTimeMS, so its streams never pause.
- */
-const EARLY_EMPTY_MS = 50
-const EARLY_EMPTY_PAUSE_MS = 20
-const EARLY_EMPTY_PAUSE_MAX_MS = 160
 
 class StalledError extends Error {}
 
@@ -96,7 +86,6 @@ class CollectionWatcher {
         this.#failures = 0
         markReady()
         let instant = 0
-        let empties = 0
         while (!this.#closed) {
           if (change !== null) {
             this.#token = stream.resumeToken ?? change._id
@@ -109,18 +98,13 @@ class CollectionWatcher {
           }
           const polled = performance.now()
           change = await withinStall(stream.tryNext(), STALL_MS)
-          const waited = performance.now() - polled
-          if (change === null && waited < INSTANT_MS) {
+          if (change === null && performance.now() - polled < INSTANT_MS) {
             // An instant empty answer: a server that does not wait out maxAwaitTimeMS (some MongoDB-wire servers,
             // on a fast loopback), or a dead cursor the driver answers itself. Poll politely; only a long run of
             // them means a dead cursor: reopen instead of spinning.
             if (++instant >= DEAD_AFTER_INSTANT) throw new Error('the change stream keeps answering without asking the server')
             await new Promise((resolve) => setTimeout(resolve, INSTANT_PAUSE_MS))
-          } else {
-            instant = 0
-            if (change !== null || waited >= EARLY_EMPTY_MS) empties = 0
-            else await new Promise((resolve) => setTimeout(resolve, Math.min(EARLY_EMPTY_PAUSE_MAX_MS, EARLY_EMPTY_PAUSE_MS * 2 ** empties++)))
-          }
+          } else instant = 0
         }
       } catch (err) {
         if (this.#closed) break

@@ -28,10 +28,10 @@ export async function socket (t: Teardownable, c: TownhallClient): Promise<Townh
 }
 
 /** Resolves with the first value a predicate accepts from a stream of subscription values. */
-export function nextValue<T> (subscribe: (on: (value: T) => void) => () => void, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+export function nextValue<T> (subscribe: (on: (value: T) => void) => () => void, accept: (value: T) => boolean, timeoutMs = 20_000, what = 'a subscription value'): Promise<T> {
   return new Promise((resolve, reject) => {
     let stop = (): void => {}
-    const timer = setTimeout(() => { stop(); reject(new Error('timed out waiting for a subscription value')) }, timeoutMs)
+    const timer = setTimeout(() => { stop(); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }, timeoutMs)
     stop = subscribe((value) => {
       if (accept(value)) { clearTimeout(timer); setImmediate(() => { stop() }); resolve(value) }
     })

@@ -64,10 +64,10 @@ for (const target of storeTargets()) {
     let agentPlayer: P | undefined
     let together: State | undefined
     for (let attempt = 1; attempt <= 3 && together === undefined; attempt++) {
-      const state = await nextValue<State>((on) => watcher.subscribe('world:worldState', { worldId }, on), (s) => freeAgents(s).length > 0, 90_000)
+      const state = await nextValue<State>((on) => watcher.subscribe('world:worldState', { worldId }, on), (s) => freeAgents(s).length > 0, 90_000, `a free agent (attempt ${attempt})`)
       agentPlayer = freeAgents(state)[0]!
       const invite = await player.mutation('world:sendWorldInput', { engineId, name: 'startConversation', args: { playerId, invitee: agentPlayer.id } })
-      const invited = await nextValue<unknown>((on) => player.subscribe('main:inputStatus', { inputId: invite }, on), (v) => v !== null) as { kind: string, value: string }
+      const invited = await nextValue<unknown>((on) => player.subscribe('main:inputStatus', { inputId: invite }, on), (v) => v !== null, 20_000, `the invitation's answer (attempt ${attempt})`) as { kind: string, value: string }
       if (invited.kind !== 'ok') continue
       conversationId = invited.value
       await player.mutation('world:sendWorldInput', {
@@ -86,7 +86,7 @@ for (const target of storeTargets()) {
           }).catch(() => {})
         }
         return done
-      }, 90_000)
+      }, 90_000, `both in the conversation or its end (attempt ${attempt})`)
       if ((outcome.world.conversations as C[]).some((x) => x.id === conversationId)) together = outcome
       else t.comment(`attempt ${attempt}: the invitation ended before both arrived; inviting again`)
     }
