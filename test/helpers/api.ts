@@ -30,10 +30,22 @@ export async function socket (t: Teardownable, c: TownhallClient): Promise<Townh
 /** Resolves with the first value a predicate accepts from a stream of subscription values. */
 export function nextValue<T> (subscribe: (on: (value: T) => void) => () => void, accept: (value: T) => boolean, timeoutMs = 20_000, what = 'a subscription value'): Promise<T> {
   return new Promise((resolve, reject) => {
+    // Settled once: two values accepted before the unsubscribe runs must not unsubscribe twice (the convex
+    // client's unsubscribe throws the second time).
+    let settled = false
     let stop = (): void => {}
-    const timer = setTimeout(() => { stop(); reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }, timeoutMs)
+    const timer = setTimeout(() => {
+      if (settled) return
+      settled = true
+      stop()
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))
+    }, timeoutMs)
     stop = subscribe((value) => {
-      if (accept(value)) { clearTimeout(timer); setImmediate(() => { stop() }); resolve(value) }
+      if (settled || !accept(value)) return
+      settled = true
+      clearTimeout(timer)
+      setImmediate(() => { stop() })
+      resolve(value)
     })
   })
 }
