@@ -1,5 +1,6 @@
 // Change streams, one per collection while a subscription needs it (and a while after the last one ends),
 // reopened from the last resume token after an error.
+import { Timestamp } from 'mongodb'
 import type { ChangeStream, Db, Document, ResumeToken } from 'mongodb'
 import type { CollectionName } from './collections.ts'
 import type { ChangeEvent, ChangeFeed, ChangeListener, ChangeOperation, Doc, SubscribeOptions } from './types.ts'
@@ -25,6 +26,24 @@ const INSTANT_MS = 0.2
 /** Between two instant empty answers; a run of this many of them in a row reopens the stream. */
 const INSTANT_PAUSE_MS = 10
 const DEAD_AFTER_INSTANT = 50
+/**
+ * An empty answer well before maxAwaitTimeMS: the server asked, found nothing, and did not wait for a change
+ * (mongo-java-server, the tests' MongoDB-wire server, does so, and scans its oplog for every poll: a busy loop of
+ * polls from each stream took most of a core of it). Such a stream waits before its next poll, from
+ * EARLY_EMPTY_PAUSE_MS doubling to EARLY_EMPTY_PAUSE_MAX_MS while nothing comes, and polls at once after a change.
+ * A MongoDB server holds an empty poll for maxAwaitTimeMS, so its streams never pause.
+ */
+const EARLY_EMPTY_MS = 50
+const EARLY_EMPTY_PAUSE_MS = 20
+const EARLY_EMPTY_PAUSE_MAX_MS = 160
+
+/**
+ * A stream reopened before the server gave it any resume token starts this many seconds before the first stream
+ * was ready (for clocks apart). MongoDB gives a token with the first batch, so this is for MongoDB-wire servers
+ * that give one only with an event (mongo-java-server): reopening such a stream from "now" lost every change made
+ * while it was down. Changes of the seconds before are delivered again; a listener takes an event as a hint.
+ */
+const TOKENLESS_SLACK_S = 2
 
 class StalledError extends Error {}
 
@@ -56,6 +75,8 @@ class CollectionWatcher {
   readonly #options: Required<Omit<MongoChangeFeedOptions, 'log'>> & Pick<MongoChangeFeedOptions, 'log'>
   #stream: ChangeStream | null = null
   #token: ResumeToken | null = null
+  /** When the first stream was ready, while no resume token has come: the point a reopen starts from. */
+  #readySince: Timestamp | null = null
   #closed = false
   #failures = 0
   healthy = false
@@ -77,15 +98,18 @@ class CollectionWatcher {
       try {
         const options: Document = { fullDocument: 'updateLookup', maxAwaitTimeMS: 500 }
         if (this.#token !== null) options.resumeAfter = this.#token
+        else if (this.#readySince !== null) options.startAtOperationTime = this.#readySince
         const stream = this.#db.collection(this.name).watch([], options)
         this.#stream = stream
         // The first tryNext opens the cursor: from here on no committed change is missed.
         let change = await withinStall(stream.tryNext(), STALL_MS)
+        this.#readySince ??= new Timestamp({ t: Math.floor(Date.now() / 1000) - TOKENLESS_SLACK_S, i: 0 })
         this.healthy = true
         if (this.#failures > 0) this.#options.log?.info({ collection: this.name }, 'change stream reopened')
         this.#failures = 0
         markReady()
         let instant = 0
+        let empties = 0
         while (!this.#closed) {
           if (change !== null) {
             this.#token = stream.resumeToken ?? change._id
@@ -98,13 +122,18 @@ class CollectionWatcher {
           }
           const polled = performance.now()
           change = await withinStall(stream.tryNext(), STALL_MS)
-          if (change === null && performance.now() - polled < INSTANT_MS) {
+          const waited = performance.now() - polled
+          if (change === null && waited < INSTANT_MS) {
             // An instant empty answer: a server that does not wait out maxAwaitTimeMS (some MongoDB-wire servers,
             // on a fast loopback), or a dead cursor the driver answers itself. Poll politely; only a long run of
             // them means a dead cursor: reopen instead of spinning.
             if (++instant >= DEAD_AFTER_INSTANT) throw new Error('the change stream keeps answering without asking the server')
             await new Promise((resolve) => setTimeout(resolve, INSTANT_PAUSE_MS))
-          } else instant = 0
+          } else {
+            instant = 0
+            if (change !== null || waited >= EARLY_EMPTY_MS) empties = 0
+            else await new Promise((resolve) => setTimeout(resolve, Math.min(EARLY_EMPTY_PAUSE_MAX_MS, EARLY_EMPTY_PAUSE_MS * 2 ** empties++)))
+          }
         }
       } catch (err) {
         if (this.#closed) break
