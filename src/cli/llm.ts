@@ -8,14 +8,6 @@ import {
 } from '../llm/controls.ts'
 import { UsageError } from './verbs.ts'
 
-export const llmUsage = `  llm pause [--world <id>]       pause all LLM use of a world, or of the whole deployment
-  llm resume [--world <id>]      resume it
-  llm status [--world <id>] [--json]
-                                 paused or not, the budget in force and what was spent
-  llm budget [--world <id>] <limit>=<value>...
-                                 set a world's budget: tokens-per-hour, tokens-per-day,
-                                 usd-per-hour, usd-per-day = a number, none, or default`
-
 const FLAGS: Record<string, BudgetKey> = {
   'tokens-per-hour': 'tokensPerHour',
   'tokens-per-day': 'tokensPerDay',
