@@ -116,6 +116,9 @@ export class RealtimeHub {
   async subscribe (client: HubClient, subId: string, path: unknown, args: unknown): Promise<HubUpdate & { ok: true }> {
     const ctx = this.#o.context(client.caller)
     const resolved = this.#o.registry.resolve(path, 'query', args, ctx)
+    // Reads started before this subscription: a value from one of them may lack a write the change feed has not
+    // reported yet (the feed lags the store by a poll), one another query has already shown.
+    const before = this.#reads
     this.unsubscribe(client, subId)
     const key = groupKey(resolved.def.path, resolved.args, resolved.def.perCaller === true ? client.caller : null)
     let group = this.#groups.get(key)
@@ -132,7 +135,15 @@ export class RealtimeHub {
     if (group.def.path === WATCHED) this.#o.watchers?.join((group.args as { worldId: string }).worldId, client.id)
     // The tables' streams are open before the first read: no change after the value is missed.
     await this.#o.feed.ready()
-    if (group.version === 0 || group.dirty || group.computing !== null) await this.#refresh([group])
+    // The first value is read after this subscription began, so it holds every write committed before it:
+    // a read already under way may have begun earlier, so wait for it and read again if so. Subscribers
+    // joining together share the one new read.
+    if (group.computing !== null) await group.computing
+    if (group.version === 0 || group.dirty || group.readSeq <= before) {
+      // (A read under way now began after this subscription: #refresh joins it.)
+      if (group.computing === null) group.dirty = true
+      await this.#refresh([group])
+    }
     // A new value for a client that already watches its companion: the companion is read after it first.
     const companion = this.#companionFor(client, group)
     if (companion !== undefined && companion.readSeq < group.valueSeq) {

@@ -109,6 +109,34 @@ for (const target of storeTargets()) {
     await t.rejects(hub.subscribe(a, 'bad', 'test:nothing', {}), { message: 'no function test:nothing' })
   })
 
+  test(`hub: a new subscriber gets a value read after it subscribed, even while the feed lags (${target.name})`, async (t) => {
+    const { store } = await target.fresh(t)
+    const engines = store.collection('engines')
+    await engines.insertOne({ _id: 'c', n: 0 })
+    // The store's own feed, with its events held back until released: a change stream one poll behind.
+    const real = await store.openChangeFeed()
+    const held: Array<() => void> = []
+    const lagging: ChangeFeed = {
+      subscribe: (names, listener, options) => real.subscribe(names, (e) => { held.push(() => { listener(e) }) }, options),
+      ready: async () => { await real.ready() },
+      get watching () { return real.watching },
+      get live () { return real.live },
+      close: async () => { await real.close() }
+    }
+    const hub = await hubOn(t, store, lagging)
+    const a = fakeSocket(1)
+    const b = fakeSocket(2)
+    a.take(await hub.subscribe(a, 's', 'test:counter', { id: 'c' }))
+    await engines.updateOne({ _id: 'c' }, { $set: { n: 1 } })
+    await waitFor('the change to reach the feed', async () => held.length > 0)
+    b.take(await hub.subscribe(b, 's', 'test:counter', { id: 'c' }))
+    t.same(b.frames, [{ id: 's', version: 2, value: 1 }], 'the write before the subscription is in its first value')
+    t.same(a.frames, [{ id: 's', version: 1, value: 0 }, { id: 's', version: 2, value: 1 }], 'the read went to the earlier subscriber too')
+    for (const release of held.splice(0)) release()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    t.equal(a.frames.length + b.frames.length, 3, 'the late event sends nothing new')
+  })
+
   test(`hub: a slow client skips ahead to the newest value; a stuck one is closed (${target.name})`, async (t) => {
     const { store } = await target.fresh(t)
     const engines = store.collection('engines')
