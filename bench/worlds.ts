@@ -78,7 +78,7 @@ async function measure (store: Store, servers: ServerProcess[], ids: string[], w
   const lags: number[] = []
   const end = Date.now() + SECONDS * 1000
   while (Date.now() < end) {
-    for (const lag of await stepLags(servers)) lags.push(lag * 1000)
+    for (const lag of await stepLags(servers)) lags.push(Math.round(lag * 1000))
     await sleep(1000)
   }
   const cpu = servers.reduce((sum, s, i) => sum + cpuSeconds(s.child.pid!) - cpu0[i]!, 0)
