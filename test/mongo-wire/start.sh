@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the MongoDB-wire test server on 127.0.0.1:${1:-27017} in the foreground, with trim-oplog.mjs keeping
-# its oplog to the last minute. Stopping this script (TERM, INT) stops both.
+# its oplog to the last 20 s (OPLOG_KEEP_MS). Stopping this script (TERM, INT) stops both.
 set -euo pipefail
 cd "$(dirname "$0")"
 port="${1:-27017}"
