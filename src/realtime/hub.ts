@@ -46,6 +46,8 @@ interface Group {
   /** Order of the read behind the current value, and of the latest read (a read that found no change counts). */
   valueSeq: number
   readSeq: number
+  /** The read that subscribers joining now wait for (see #joinRead). */
+  joinRead: Promise<void> | null
 }
 
 export interface HubOptions {
@@ -123,7 +125,7 @@ export class RealtimeHub {
     const key = groupKey(resolved.def.path, resolved.args, resolved.def.perCaller === true ? client.caller : null)
     let group = this.#groups.get(key)
     if (group === undefined) {
-      group = { key, def: resolved.def, args: resolved.args, caller: client.caller, members: new Map(), version: 0, value: undefined, json: null, error: null, hash: '', dirty: true, computing: null, valueSeq: 0, readSeq: 0 }
+      group = { key, def: resolved.def, args: resolved.args, caller: client.caller, members: new Map(), version: 0, value: undefined, json: null, error: null, hash: '', dirty: true, computing: null, valueSeq: 0, readSeq: 0, joinRead: null }
       this.#groups.set(key, group)
       this.#watch(group.def.tables ?? [])
     }
@@ -135,15 +137,9 @@ export class RealtimeHub {
     if (group.def.path === WATCHED) this.#o.watchers?.join((group.args as { worldId: string }).worldId, client.id)
     // The tables' streams are open before the first read: no change after the value is missed.
     await this.#o.feed.ready()
-    // The first value is read after this subscription began, so it holds every write committed before it:
-    // a read already under way may have begun earlier, so wait for it and read again if so. Subscribers
-    // joining together share the one new read.
-    if (group.computing !== null) await group.computing
-    if (group.version === 0 || group.dirty || group.readSeq <= before) {
-      // (A read under way now began after this subscription: #refresh joins it.)
-      if (group.computing === null) group.dirty = true
-      await this.#refresh([group])
-    }
+    // The first value is read after this subscription began, so it holds every write committed before it.
+    if (group.version === 0) await this.#refresh([group])
+    while (group.readSeq <= before) await (group.joinRead ??= this.#joinRead(group))
     // A new value for a client that already watches its companion: the companion is read after it first.
     const companion = this.#companionFor(client, group)
     if (companion !== undefined && companion.readSeq < group.valueSeq) {
@@ -233,6 +229,22 @@ export class RealtimeHub {
         this.#refresh(dirty).catch((err: unknown) => { this.#o.log.warn({ err }, 'subscription refresh failed') })
       }
     }, this.#o.coalesceMs)
+  }
+
+  /**
+   * A read for subscribers that joined a group whose value was read before they came: those that join within
+   * the coalescing window share it (a storm of joins costs a read per window, not one per join). A read under
+   * way may have begun before them: it is waited for, then the group is read again.
+   */
+  async #joinRead (group: Group): Promise<void> {
+    try {
+      await new Promise((resolve) => setTimeout(resolve, this.#o.coalesceMs))
+      if (group.computing !== null) await group.computing
+      group.dirty = true
+      await this.#refresh([group])
+    } finally {
+      group.joinRead = null
+    }
   }
 
   /** Recomputes groups, then their companions, then sends each client its changes as one batch. */
