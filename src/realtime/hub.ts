@@ -240,7 +240,8 @@ export class RealtimeHub {
     try {
       await new Promise((resolve) => setTimeout(resolve, this.#o.coalesceMs))
       if (group.computing !== null) await group.computing
-      group.dirty = true
+      // A read begun since then began after these subscribers too: #refresh joins it (dirty would read again).
+      if (group.computing === null) group.dirty = true
       await this.#refresh([group])
     } finally {
       group.joinRead = null
