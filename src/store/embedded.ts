@@ -21,6 +21,17 @@ export interface EmbeddedStoreOptions {
 
 const FILE = 'townhall.sqlite'
 
+/**
+ * Only these top-level fields of a document, with `_id` and `_creationTime`. The whole row is decoded anyway here:
+ * the choice of fields only keeps the answer the same as MongoDB's.
+ */
+function pick<T extends Doc> (doc: T, fields: readonly string[] | undefined): T {
+  if (fields === undefined) return doc
+  const picked: Doc = { _id: doc._id, _creationTime: doc._creationTime }
+  for (const f of fields) if (f in doc) picked[f] = doc[f]
+  return picked as T
+}
+
 function isUniqueViolation (err: unknown): boolean {
   const code = (err as { code?: string }).code
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
@@ -226,15 +237,12 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   async findOne (filter: Filter, options: FindOneOptions = {}): Promise<T | null> {
     const doc = this.#select(filter, { sort: options.sort, limit: 1 })[0] ?? null
-    if (doc === null || options.fields === undefined) return doc
-    // The whole row is decoded anyway here: the choice of fields only keeps the answer the same as MongoDB's.
-    const picked: Doc = { _id: doc._id, _creationTime: doc._creationTime }
-    for (const f of options.fields) if (f in doc) picked[f] = doc[f]
-    return picked as T
+    return doc === null ? null : pick(doc, options.fields)
   }
 
   async find (filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.#select(filter, options)
+    const docs = this.#select(filter, options)
+    return options.fields === undefined ? docs : docs.map((d) => pick(d, options.fields))
   }
 
   async * iterate (filter: Filter, options: FindOptions & { batchSize?: number } = {}): AsyncIterable<T> {
@@ -249,7 +257,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       while (remaining > 0) {
         const rows = this.#stmt(sql).all(...params, after, Math.min(batchSize, remaining), skip) as Array<{ rowid: number, doc: string }>
         skip = 0
-        for (const row of rows) yield decodeDoc<T>(row.doc)
+        for (const row of rows) yield pick(decodeDoc<T>(row.doc), options.fields)
         if (rows.length < batchSize) return
         after = rows[rows.length - 1]!.rowid
         remaining -= rows.length
@@ -260,7 +268,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     // Any other sort pages by offset, which keeps the order correct; batches bound the memory.
     while (remaining > 0) {
       const batch = this.#select(filter, { sort: options.sort, skip, limit: Math.min(batchSize, remaining) })
-      for (const doc of batch) yield doc
+      for (const doc of batch) yield pick(doc, options.fields)
       if (batch.length < batchSize) return
       skip += batch.length
       remaining -= batch.length

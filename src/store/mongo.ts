@@ -18,6 +18,11 @@ export interface MongoStoreOptions {
   socketTimeoutMS?: number
 }
 
+/** A projection of these top-level fields; `_id` comes anyway, `_creationTime` is added (every document has both). */
+function projectionOf (fields: readonly string[] | undefined): Document | undefined {
+  return fields === undefined ? undefined : Object.fromEntries([...fields, '_creationTime'].map((f) => [f, 1]))
+}
+
 function isDuplicate (err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000
 }
@@ -161,7 +166,7 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
   }
 
   async findOne (filter: Filter, options: FindOneOptions = {}): Promise<T | null> {
-    const projection = options.fields === undefined ? undefined : Object.fromEntries([...options.fields, '_creationTime'].map((f) => [f, 1]))
+    const projection = projectionOf(options.fields)
     return await this.#coll.findOne(filter as Document, { sort: { ...options.sort, _creationTime: 1 }, ...(projection !== undefined ? { projection } : {}) }) as T | null
   }
 
@@ -170,7 +175,8 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
   }
 
   #cursor (filter: Filter, options: FindOptions & { batchSize?: number }): ReturnType<MongoCollection<Document>['find']> {
-    const cursor = this.#coll.find(filter as Document, { batchSize: options.batchSize })
+    const projection = projectionOf(options.fields)
+    const cursor = this.#coll.find(filter as Document, { batchSize: options.batchSize, ...(projection !== undefined ? { projection } : {}) })
     // _creationTime then _id stands in for insertion order as the final tie-break, as in the embedded store.
     cursor.sort({ ...options.sort, _creationTime: 1, _id: 1 })
     if (options.skip !== undefined) cursor.skip(options.skip)

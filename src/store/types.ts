@@ -38,15 +38,15 @@ export interface Update {
 
 export type Sort = Record<string, 1 | -1>
 
-export interface FindOptions {
-  sort?: Sort
-  limit?: number
-  skip?: number
-}
-
 export interface FindOneOptions {
   sort?: Sort
+  /** Only these top-level fields (and `_id`, `_creationTime`) are read: less to send and decode. */
   fields?: readonly string[]
+}
+
+export interface FindOptions extends FindOneOptions {
+  limit?: number
+  skip?: number
 }
 
 export interface UpdateResult {
@@ -61,7 +61,6 @@ export interface Collection<T extends Doc = Doc> {
   insertOne (doc: NewDoc<T>): Promise<T>
   /** Inserts many; with ignoreDuplicates, documents that collide are skipped (idempotent replays). */
   insertMany (docs: Array<NewDoc<T>>, options?: { ignoreDuplicates?: boolean }): Promise<{ inserted: number }>
-  /** `fields`: only these top-level fields (and `_id`, `_creationTime`) are read: less to send and decode. */
   findOne (filter: Filter, options?: FindOneOptions): Promise<T | null>
   find (filter: Filter, options?: FindOptions): Promise<T[]>
   /** Streams matching documents in batches, for exports and rebuilds that must not hold a whole collection. */

@@ -43,6 +43,18 @@ for (const target of storeTargets()) {
       t.equal(await maps.findOne({ worldId: 'w2' }, { fields: ['width'] }), null)
     })
 
+    t.test('find and iterate with fields read only those top-level fields, in the same order and pages', async (t) => {
+      const { store } = await target.fresh(t)
+      const worlds = store.collection('worlds')
+      for (let i = 0; i < 5; i++) await worlds.insertOne({ _id: `w${i}`, engineId: `e${i % 2}`, step: { number: i }, players: { big: 'x'.repeat(100) } })
+      const read = await worlds.find({ engineId: 'e0' }, { fields: ['step', 'engineId'], sort: { _id: -1 }, limit: 2 })
+      t.same(read.map((d) => Object.keys(d).sort()), [['_creationTime', '_id', 'engineId', 'step'], ['_creationTime', '_id', 'engineId', 'step']], 'no players')
+      t.same(read.map((d) => [d._id, d.step]), [['w4', { number: 4 }], ['w2', { number: 2 }]])
+      const all: unknown[] = []
+      for await (const d of worlds.iterate({}, { fields: ['step'], batchSize: 2 })) all.push(d)
+      t.same(all.map((d) => Object.keys(d as object).sort()), Array(5).fill(['_creationTime', '_id', 'step']), 'every page projected')
+    })
+
     t.test('duplicate _id and unique-index collisions throw DuplicateKeyError', async (t) => {
       const { store } = await target.fresh(t)
       const inputs = store.collection<InputDoc>('inputs')
