@@ -7,6 +7,7 @@ import type { AgentBrain } from '../../src/engine/operations.ts'
 import { MemoryService } from '../../src/agents/memory.ts'
 import { llmBrain } from '../../src/agents/brain.ts'
 import { storeEmbeddingCache } from '../../src/agents/embeddingStore.ts'
+import { layeredEmbeddingCache } from '../../src/llm/embeddingCache.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,10 +18,14 @@ declare module 'fastify' {
   }
 }
 
+/** Embeddings this instance keeps at hand in front of the store's cache: about 6 MB at 1,536 dimensions. */
+const LOCAL_EMBEDDINGS = 1000
+
 async function enginePlugin (fastify: FastifyInstance): Promise<void> {
   const { config, store, llm } = fastify
   const log = fastify.log.child({ plugin: 'engine' })
-  const memories = new MemoryService({ store, llm, cache: storeEmbeddingCache(store), index: fastify.vectorIndex, now: Date.now, log })
+  const cache = layeredEmbeddingCache(storeEmbeddingCache(store), LOCAL_EMBEDDINGS)
+  const memories = new MemoryService({ store, llm, cache, index: fastify.vectorIndex, now: Date.now, log })
   const brain = llmBrain({ store, llm, memories, now: Date.now })
   // While the provider check fails, agents wait (their operations time out) instead of hammering a broken provider.
   const guarded: AgentBrain = {

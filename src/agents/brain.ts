@@ -3,7 +3,7 @@ import type { AgentBrain } from '../engine/operations.ts'
 import type { LlmClient } from '../llm/types.ts'
 import { isLlmHeld } from '../llm/errors.ts'
 import type { Store } from '../store/types.ts'
-import { describeSelf, playerNames, type MemoryService } from './memory.ts'
+import { agentDescription, describeSelf, worldPlayers, type MemoryService } from './memory.ts'
 import {
   cleanReply, continueConversationPrompt, leaveConversationPrompt, startConversationPrompt, type ConversationPromptInput
 } from './prompts.ts'
@@ -21,20 +21,24 @@ export function llmBrain (o: LlmBrainOptions): AgentBrain {
     async generateMessage ({ worldId, agentId, playerId, otherPlayerId, conversationId, type, signal }) {
       const { store } = o
       const call = { signal, priority: 'conversation' as const, attribution: { worldId, agentId, playerId } }
-      const names = await playerNames(store, worldId)
-      const self = await describeSelf(store, worldId, playerId, names)
-      const otherDescription = await store.collection('playerDescriptions').findOne({ worldId, playerId: otherPlayerId })
-      const other = { name: names.get(otherPlayerId) ?? otherPlayerId, description: otherDescription?.description as string | undefined }
-      const previous = await store.collection('participatedTogether').findOne(
-        { worldId, player1: playerId, player2: otherPlayerId }, { sort: { ended: -1 } })
-      const history = (await store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } }))
-        .map((m) => ({ author: names.get(m.author as string) ?? (m.author as string), text: m.text as string }))
-      // Memories about the other person, as AI Town asks: "What do you think about NAME?"
-      const memories = type === 'leave'
-        ? []
-        : (await o.memories.search(worldId, playerId, `What do you think about ${other.name}?`, 3, call)).map((m) => m.description)
+      // Everything a line is written from is read at once: the players (names and descriptions, both sides), the
+      // agent's identity and plan, the last conversation of the two, this one so far, and the memories about the
+      // other person, as AI Town asks: "What do you think about NAME?" (once the players give the name).
+      const reading = worldPlayers(store, worldId)
+      const [players, description, previous, messages, memories] = await Promise.all([
+        reading,
+        agentDescription(store, worldId, playerId, agentId),
+        store.collection('participatedTogether').findOne({ worldId, player1: playerId, player2: otherPlayerId }, { sort: { ended: -1 } }),
+        store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } }),
+        type === 'leave'
+          ? []
+          : reading.then(async (p) => await o.memories.search(worldId, playerId, `What do you think about ${p.get(otherPlayerId)?.name ?? otherPlayerId}?`, 3, call))
+      ])
+      const self = describeSelf(playerId, players, description)
+      const other = { name: players.get(otherPlayerId)?.name ?? otherPlayerId, description: players.get(otherPlayerId)?.description }
+      const history = messages.map((m) => ({ author: players.get(m.author as string)?.name ?? (m.author as string), text: m.text as string }))
       const input: ConversationPromptInput = {
-        self, other, now: o.now(), memories, history, ...(previous !== null ? { lastConversationAt: previous.ended as number } : {})
+        self, other, now: o.now(), memories: memories.map((m) => m.description), history, ...(previous !== null ? { lastConversationAt: previous.ended as number } : {})
       }
       const prompt = type === 'start' ? startConversationPrompt(input) : type === 'continue' ? continueConversationPrompt(input) : leaveConversationPrompt(input)
       const reply = await o.llm.chat({ ...prompt, ...call })

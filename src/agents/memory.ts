@@ -4,7 +4,6 @@ import { embedWithCache, type EmbeddingCache } from '../llm/embeddingCache.ts'
 import type { CallOptions, LlmClient } from '../llm/types.ts'
 import type { Doc, Store } from '../store/types.ts'
 import type { MemoryVector, MemoryVectorIndex } from '../vector/types.ts'
-import { loadWorld } from '../engine/worldDoc.ts'
 import { memoriesToTouch, rankMemories, RETRIEVE_OVERFETCH } from './memoryRanking.ts'
 import {
   importancePrompt, memoryDescription, parseImportance, parseReflection, reflectionPrompt, summaryPrompt
@@ -105,10 +104,14 @@ export class MemoryService {
     const { worldId, playerId, conversationId, signal } = args
     // Remembering (and the reflection it may lead to) waits behind conversation replies in the LLM pool.
     const call: MemoryCall = { signal, priority: 'background', attribution: { worldId, playerId, ...(args.agentId !== undefined ? { agentId: args.agentId } : {}) } }
-    const messages = await store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } })
+    const [messages, players, agent] = await Promise.all([
+      store.collection('messages').find({ worldId, conversationId }, { sort: { _creationTime: 1 } }),
+      worldPlayers(store, worldId),
+      agentDescription(store, worldId, playerId, args.agentId)
+    ])
     if (messages.length === 0) return null
-    const names = await playerNames(store, worldId)
-    const self = await describeSelf(store, worldId, playerId, names)
+    const names = new Map([...players].map(([id, p]) => [id, p.name]))
+    const self = describeSelf(playerId, players, agent)
     const otherId = (messages.map((m) => m.author as string).find((a) => a !== playerId)) ??
       ((await store.collection('participatedTogether').findOne({ worldId, player1: playerId, conversationId }))?.player2 as string | undefined)
     const other = { name: otherId === undefined ? 'someone' : names.get(otherId) ?? otherId }
@@ -150,18 +153,32 @@ export class MemoryService {
   }
 }
 
-export async function playerNames (store: Store, worldId: string): Promise<Map<string, string>> {
-  return new Map((await store.collection('playerDescriptions').find({ worldId })).map((d) => [d.playerId as string, d.name as string]))
+/** A world's players as its descriptions have them: name and description by player id, in one read. */
+export type WorldPlayers = Map<string, { name: string, description: string | undefined }>
+
+export async function worldPlayers (store: Store, worldId: string): Promise<WorldPlayers> {
+  return new Map((await store.collection('playerDescriptions').find({ worldId }))
+    .map((d) => [d.playerId as string, { name: d.name as string, description: d.description as string | undefined }]))
 }
 
-export async function describeSelf (store: Store, worldId: string, playerId: string, names?: Map<string, string>): Promise<{ name: string, identity: string, plan: string }> {
-  const player = await store.collection('playerDescriptions').findOne({ worldId, playerId })
-  const world = await loadWorld(store, worldId)
-  const agent = world?.agents.find((a) => a.playerId === playerId)
-  const description = agent === undefined ? null : await store.collection('agentDescriptions').findOne({ worldId, agentId: agent.id })
+export async function playerNames (store: Store, worldId: string): Promise<Map<string, string>> {
+  return new Map([...await worldPlayers(store, worldId)].map(([id, p]) => [id, p.name]))
+}
+
+/** An agent's identity and plan; `agentId` when the caller knows it, else found from the player on the world. */
+export async function agentDescription (store: Store, worldId: string, playerId: string, agentId?: string): Promise<Doc | null> {
+  // Only the world's agents (keyed by agent id): the rest of the world is not needed to find one.
+  const stored = agentId === undefined ? await store.collection('worlds').findOne({ _id: worldId }, { fields: ['agents'] }) : null
+  const id = agentId ?? Object.values((stored?.agents ?? {}) as Record<string, { id: string, playerId: string }>).find((a) => a.playerId === playerId)?.id
+  return id === undefined ? null : await store.collection('agentDescriptions').findOne({ worldId, agentId: id })
+}
+
+/** Who a player is, for its prompts: from the world's players and its agent's description (null: not an agent). */
+export function describeSelf (playerId: string, players: WorldPlayers, description: Doc | null): { name: string, identity: string, plan: string } {
+  const player = players.get(playerId)
   return {
-    name: (player?.name as string | undefined) ?? names?.get(playerId) ?? playerId,
-    identity: (description?.identity as string | undefined) ?? (player?.description as string | undefined) ?? '',
+    name: player?.name ?? playerId,
+    identity: (description?.identity as string | undefined) ?? player?.description ?? '',
     plan: (description?.plan as string | undefined) ?? ''
   }
 }

@@ -78,3 +78,42 @@ export function memoryEmbeddingCache (): EmbeddingCache & { size: () => number }
     size: () => entries.size
   }
 }
+
+/**
+ * A bounded in-process layer over a shared cache: the texts an instance embeds again and again (the memory
+ * search asks "What do you think about NAME?" before each line an agent says) are answered without a round trip
+ * to the store. Least recently used entries go first; vectors are shared, so callers must not change them (none
+ * does: the store and the indexes copy what they keep).
+ */
+export function layeredEmbeddingCache (shared: EmbeddingCache, maxEntries: number): EmbeddingCache {
+  const local = new Map<string, Float32Array>()
+  const remember = (key: string, vector: Float32Array): void => {
+    local.delete(key)
+    local.set(key, vector)
+    if (local.size > maxEntries) local.delete(local.keys().next().value!)
+  }
+  return {
+    async get (model, hashes) {
+      const out = new Map<string, Float32Array>()
+      const missing: string[] = []
+      for (const hash of hashes) {
+        const vector = local.get(`${model}\u0000${hash}`)
+        if (vector === undefined) missing.push(hash)
+        else {
+          remember(`${model}\u0000${hash}`, vector)
+          out.set(hash, vector)
+        }
+      }
+      if (missing.length === 0) return out
+      for (const [hash, vector] of await shared.get(model, missing)) {
+        remember(`${model}\u0000${hash}`, vector)
+        out.set(hash, vector)
+      }
+      return out
+    },
+    async put (model, entries) {
+      await shared.put(model, entries)
+      for (const { hash, embedding } of entries) remember(`${model}\u0000${hash}`, embedding)
+    }
+  }
+}

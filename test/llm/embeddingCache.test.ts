@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { createLlmClient } from '../../src/llm/client.ts'
-import { embedWithCache, embeddingCacheModel, memoryEmbeddingCache, textHash } from '../../src/llm/embeddingCache.ts'
+import { embedWithCache, embeddingCacheModel, layeredEmbeddingCache, memoryEmbeddingCache, textHash, type EmbeddingCache } from '../../src/llm/embeddingCache.ts'
 import { createOfflineClient } from '../../src/llm/offline.ts'
 import type { ProviderEndpoint } from '../../src/llm/types.ts'
 import { startFakeProvider, vectorOf } from '../helpers/fakeProvider.ts'
@@ -72,4 +72,33 @@ test('wrong dimensions from the provider are rejected before caching', async (t)
   const lying = { ...offline, embed: async (texts: string[]) => texts.map(() => new Float32Array(DIM + 2)) }
   await t.rejects(embedWithCache(lying, cache, ['z']), { code: 'TOWNHALL_ERR_LLM_DIMENSION' })
   t.equal(cache.size(), 0)
+})
+
+test('the in-process layer answers repeated texts without asking the shared cache, and keeps at most its size', async (t) => {
+  const { fake, client } = await provider(t)
+  const shared = memoryEmbeddingCache()
+  const asked: string[][] = []
+  const counting: EmbeddingCache = {
+    async get (model, hashes) { asked.push(hashes); return await shared.get(model, hashes) },
+    put: shared.put
+  }
+  const cache = layeredEmbeddingCache(counting, 2)
+  const [a] = await embedWithCache(client, cache, ['a'])
+  t.equal(shared.size(), 1, 'what is embedded goes to the shared cache')
+  t.equal(asked.length, 1)
+  const [again] = await embedWithCache(client, cache, ['a'])
+  t.same([...again], [...a])
+  t.equal(asked.length, 1, 'a repeat is answered in process')
+  await embedWithCache(client, cache, ['bb', 'ccc'])
+  t.same(asked[1], [textHash('bb'), textHash('ccc')], 'only what the layer lacks is asked for')
+  // Two entries at most: 'a' was the least recently used, so it went.
+  await embedWithCache(client, cache, ['a'])
+  t.same(asked[2], [textHash('a')], 'the oldest entry was dropped')
+  t.equal(fake.requests.length, 2, 'the shared cache still had it: the provider was not asked again')
+
+  // Another instance's layer starts empty and finds what this one stored in the shared cache.
+  const other = layeredEmbeddingCache(counting, 2)
+  const [fromShared] = await embedWithCache(client, other, ['ccc'])
+  t.equal(fake.requests.length, 2)
+  t.equal(fromShared.length, DIM)
 })
