@@ -114,6 +114,9 @@ function clockOf (step: StepState): Pick<EngineDoc, 'currentTime' | 'lastStepTs'
   return { currentTime: step.currentTime, lastStepTs: step.lastStepTs, processedInputNumber: step.processedInputNumber }
 }
 
+/** A world an instance released as it stopped, as its heartbeat's last write lists it. */
+export interface HandedOffWorld { worldId: string, engineId: string, inputsAfter: number }
+
 export class WorldRunner {
   readonly worldId: string
   readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots' | 'engineId' | 'inputsAfter'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots' | 'engineId' | 'inputsAfter'>
@@ -147,6 +150,13 @@ export class WorldRunner {
   get map (): WorldMap | null { return this.#map }
   get engineId (): string | null { return this.#world?.engineId ?? null }
   get signal (): AbortSignal { return this.#abort.signal }
+  /**
+   * What the instance that takes this world over needs to start its runner without reading first (null before
+   * this runner took the world): its ids and the last input it has seen processed, which trails the world's own.
+   */
+  get handoff (): HandedOffWorld | null {
+    return this.#world === null ? null : { worldId: this.worldId, engineId: this.#world.engineId, inputsAfter: this.#world.step.processedInputNumber }
+  }
 
   /** Runs until stopped, kicked, or the engine is stopped; resolves with why it ended. */
   start (): Promise<RunnerExit> {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ChangeFeed, Doc, Store } from '../store/types.ts'
 import { cannedBrain, runOperation, type AgentBrain } from './operations.ts'
-import { WorldRunner, type RunnerOptions, type StepReport } from './runner.ts'
+import { WorldRunner, type HandedOffWorld, type RunnerOptions, type StepReport } from './runner.ts'
 import type { EngineDoc, WorldStatusDoc } from './types.ts'
 import { ensureDefaultWorld, IDLE_WORLD_MS, markInactive, STALE_ENGINE_MS, vacuumInputs } from './worlds.ts'
 
@@ -17,8 +17,9 @@ export interface SupervisorOptions {
   mayTalk?: (worldId: string) => Promise<boolean>
   instanceId?: string
   /**
-   * The store's change feed: an instance that stops removes its heartbeat once it has released its leases, and
-   * the others check at once instead of at their next check (a handoff in well under ENGINE_CHECK_MS).
+   * The store's change feed: an instance that stops lists the worlds it released beside its heartbeat, and the
+   * others start them at once, each its share, without reading first; then it removes its heartbeat, and the others
+   * check at once instead of at their next check (a handoff in well under ENGINE_CHECK_MS).
    */
   feed?: ChangeFeed
   /** How often claimable worlds are checked and the heartbeat renewed (ms; ENGINE_CHECK_MS). */
@@ -39,6 +40,15 @@ const SHED_HOLD_CHECKS = 10
 
 /** An instance's heartbeat in `instances`: the others count it (and its room) when they work out a fair share. */
 export interface InstanceDoc extends Doc, InstanceBeat {}
+
+/**
+ * What a stopping instance inserts beside its heartbeat once its leases are free: the worlds it gave up. An insert,
+ * so the change feed delivers the whole document on every store (an update's document is looked up later on
+ * MongoDB, and may be gone by then). Expired from the start, so no pass counts it as an instance.
+ */
+interface ReleasedDoc extends InstanceDoc { from: string, released: HandedOffWorld[] }
+
+function releasedId (instanceId: string): string { return `${instanceId}/released` }
 
 interface InstanceBeat {
   _id: string
@@ -64,6 +74,8 @@ export class EngineSupervisor {
   #beating = false
   /** Worlds this instance handed off, and until when it leaves them to the others. */
   readonly #shed = new Map<string, number>()
+  /** The last pass's view: the live instances and the running worlds, for sharing a stopping instance's worlds. */
+  #lastView: { live: string[], total: number } | null = null
 
   constructor (options: SupervisorOptions) {
     this.instanceId = options.instanceId ?? randomUUID()
@@ -81,9 +93,17 @@ export class EngineSupervisor {
       this.#o.log.info({ worldId: status.worldId }, 'default world ready')
     }
     this.#unsubscribe = this.#o.feed?.subscribe(['instances'], (event) => {
+      if (event.id === this.instanceId || this.#abort.signal.aborted) return
+      const listed = event.op === 'insert' ? event.doc as ReleasedDoc | undefined : undefined
+      if (listed?.released !== undefined) {
+        // The worlds this instance handed off may be among them: nothing holds them back now.
+        this.#shed.clear()
+        this.#takeShare(listed.from, listed.released)
+        return
+      }
       // Another instance left and released its worlds: take them now. A check under way may have read before
       // the release, so a fresh one follows it.
-      if (event.op !== 'delete' || event.id === this.instanceId || this.#abort.signal.aborted) return
+      if (event.op !== 'delete' || event.id.endsWith('/released')) return
       // The worlds this instance handed off may be among the ones just released: nothing holds them back now.
       this.#shed.clear()
       // Claimed at once, without waiting for a check under way (it may have read before the release) and without
@@ -121,6 +141,7 @@ export class EngineSupervisor {
       engines.find({ running: true, 'runner.until': { $lt: now } })
     ])
     if (!live.some((i) => i._id === this.instanceId)) live.push({ ...this.#beat(now), _creationTime: now })
+    this.#lastView = { live: live.map((i) => i._id), total }
     const fairShare = Math.ceil(total / live.length)
     return { live, fairShare, limit: Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1), claimable: [...free, ...expired] }
   }
@@ -137,6 +158,27 @@ export class EngineSupervisor {
       // fair share again; below it (another instance went away), it is taken like any other.
       if (this.#shed.has(status.worldId) && this.#runners.size >= fairShare) continue
       this.#startRunner(status.worldId, status.engineId, byEngine.get(status.engineId)?.processedInputNumber)
+    }
+  }
+
+  /**
+   * Another instance stopped and lists the worlds it released: this instance starts its share of them at once,
+   * with no read before (each runner's lease write is the fence, as always). The shares follow the last pass's
+   * view of the instances left, in the order of their ids, so the survivors split the worlds without asking each
+   * other; a share nobody took (an instance gone meanwhile, or with no room) goes to the next check.
+   */
+  #takeShare (departed: string, released: HandedOffWorld[]): void {
+    const view = this.#lastView
+    if (view === null) return
+    const live = view.live.filter((id) => id !== departed).sort()
+    const rank = live.indexOf(this.instanceId)
+    if (rank < 0) return
+    const fairShare = Math.ceil(view.total / live.length)
+    const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
+    for (let i = rank; i < released.length; i += live.length) {
+      if (this.#runners.size >= limit) break
+      const world = released[i]!
+      if (!this.#runners.has(world.worldId)) this.#startRunner(world.worldId, world.engineId, world.inputsAfter)
     }
   }
 
@@ -283,22 +325,27 @@ export class EngineSupervisor {
         .catch((err: unknown) => { this.#o.log.warn({ err }, 'could not release this instance\'s leases; they lapse on their own') })
     }
     const runners = [...this.#runners.values()]
+    const released = runners.flatMap((r) => r.handoff ?? [])
     this.#runners.clear()
     // The leases go at once, in one write, without waiting for the steps under way: a step's commit is fenced by
     // the world's step number and generation, so one that lands after another instance took the world over either
     // fails (the newer runner committed first) or makes the newer runner reload, finish that step's outbox and
     // start its operations (see WorldRunner#reload). Nothing is applied twice or lost either way. The heartbeat
-    // is expired alongside (the others count this instance out and share the whole load), then deleted, which
-    // tells the others, through the change feed, to claim now.
+    // is expired alongside (the others count this instance out and share the whole load). Then it lists the
+    // released worlds, which the others, hearing it through the change feed, start at once; it is deleted at the
+    // end, which has the others check at once (all they need when no world was listed).
     const stopping = Promise.all(runners.map(async (r) => { await r.stop({ release: false }).catch(() => {}) }))
     await Promise.all([heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn), release()])
-    await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
+    const listing = { ...this.#beat(started), _id: releasedId(this.instanceId), until: 0, from: this.instanceId, released }
+    if (released.length > 0) await heartbeat.insertOne(listing).catch(warn)
+    else await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
     if (runners.length > 0) this.#o.log.info({ worlds: runners.length, ms: this.#o.now() - started }, 'released this instance\'s worlds to the others')
     // The runners end once what they have under way is done (a step's commit, its outbox). A check under way is
     // not waited for: after the abort it starts no runner, and its heartbeat renewal cannot bring this instance
     // back (see #heartbeat). A lease it took in the meantime is released by a second write once all have ended.
     await stopping
     await release()
+    if (released.length > 0) await heartbeat.deleteMany({ _id: { $in: [this.instanceId, listing._id] } }).catch(warn)
     // Before the store closes under it.
     await this.#checking
     // Operations stop at their next await; their results would be stale anyway.

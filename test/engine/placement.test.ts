@@ -97,6 +97,51 @@ for (const target of storeTargets()) {
       t.ok(backMs < 3000, `a took its handed-off worlds back ${backMs} ms after b stopped (< 3 s, not after the 10 s hold)`)
     })
 
+    t.test('a stopping instance lists the worlds it released, and the others start their shares before it is gone', async (t) => {
+      const { store } = await target.fresh(t)
+      const feed = await store.openChangeFeed()
+      t.teardown(async () => { await feed.close() })
+      for (let i = 0; i < 12; i++) await emptyWorld(store)
+      const withFeed = (id: string): EngineSupervisor => new EngineSupervisor({
+        store,
+        feed,
+        instanceId: id,
+        maxWorlds: 100,
+        log: quietLog,
+        createDefaultWorld: false,
+        // One pass at the start, then none for a minute: what happens below comes from the feed.
+        checkEveryMs: 60_000,
+        runner: { stepMs: 100, leaseMs: 2000 }
+      })
+      const a = withFeed('instance-a')
+      t.teardown(async () => { await a.stop() })
+      await a.start()
+      await waitFor('a alone takes all 12', async () => (await heldBy(store)).get('instance-a') === 12)
+      const others = [withFeed('instance-b'), withFeed('instance-c')]
+      for (const s of others) {
+        t.teardown(async () => { await s.stop() })
+        await s.start()
+      }
+      // A pass each now that all three beat, so b and c both count three instances (as the next check would).
+      await Promise.all(others.map(async (s) => { await s.check() }))
+      await feed.ready()
+      const worlds = (await store.collection<EngineDoc>('engines').find({ running: true })).map((e) => e.worldId)
+      // When a's heartbeat goes (the signal the others had before), each survivor already runs its share.
+      let atDelete: number[] | null = null
+      feed.subscribe(['instances'], (event) => {
+        if (event.op === 'delete' && event.id === 'instance-a') atDelete = others.map((s) => worlds.filter((w) => s.runner(w) !== undefined).length)
+      })
+      await a.stop()
+      await waitFor('a\'s heartbeat is deleted', async () => atDelete)
+      t.same(atDelete, [6, 6], 'b and c started 6 each, split without asking each other')
+      const held = await waitFor('b and c hold 6 leases each', async () => {
+        const h = await heldBy(store)
+        return h.get('instance-b') === 6 && h.get('instance-c') === 6 ? h : null
+      })
+      t.equal(held.get('instance-a'), undefined)
+      t.same((await store.collection('instances').find({})).map((b) => b._id).sort(), ['instance-b', 'instance-c'], 'the list goes with the heartbeat')
+    })
+
     t.test('the heartbeats of instances gone for over an hour are removed; recent ones stay', async (t) => {
       const { store } = await target.fresh(t)
       const now = Date.now()
