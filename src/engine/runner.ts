@@ -2,7 +2,7 @@
 // and commits each step with one conditional write on the world document (its commit point).
 import { inFlightOperations, simulateStep } from '../game/index.ts'
 import type { AgentOperation, Player, StepStats, WorldMap, WorldState } from '../game/index.ts'
-import type { Store, Update } from '../store/types.ts'
+import type { Filter, Store, Update } from '../store/types.ts'
 import { diffFields } from './diff.ts'
 import { loadWorld, storedState } from './worldDoc.ts'
 import { applyOutbox, humansChanged, operationsToRestart, outboxIsEmpty, outboxOf, recordHumanPlayers } from './outbox.ts'
@@ -19,6 +19,11 @@ export interface RunnerOptions {
    * to a step). The first step's inputs are then read from there while the world loads, not after.
    */
   inputsAfter?: number
+  /**
+   * With `engineId`: an instance that is stopping and listed this world as released. Its lease is taken over
+   * whether or not its release has landed yet (the generation bump fences off whatever it still commits).
+   */
+  takeFrom?: string
   instanceId: string
   now: () => number
   log: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void, debug: (obj: object, msg: string) => void }
@@ -119,7 +124,7 @@ export interface HandedOffWorld { worldId: string, engineId: string, inputsAfter
 
 export class WorldRunner {
   readonly worldId: string
-  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots' | 'engineId' | 'inputsAfter'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots' | 'engineId' | 'inputsAfter'>
+  readonly #o: Required<Omit<RunnerOptions, 'startOperation' | 'onStep' | 'sleep' | 'snapshots' | 'engineId' | 'inputsAfter' | 'takeFrom'>> & Pick<RunnerOptions, 'startOperation' | 'onStep' | 'snapshots' | 'engineId' | 'inputsAfter' | 'takeFrom'>
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>
   readonly #abort = new AbortController()
   #world: WorldDoc | null = null
@@ -132,6 +137,8 @@ export class WorldRunner {
   #prefetched: InputDoc[] | null = null
   /** The start's record of the world's humans, written before the first step's outbox (which may change them). */
   #humansRecorded: Promise<void> | null = null
+  /** What the last step before this runner took the world still owed, being written while the first step runs. */
+  #owed: Promise<void> | null = null
   /** False when the caller releases this runner's lease itself (an instance that stops releases all at once). */
   #release = true
   /** The agent operations this runner has started (by operationId): a reload restarts only the others. */
@@ -177,7 +184,9 @@ export class WorldRunner {
     const lease = { instanceId: this.#o.instanceId, until: now + this.#o.leaseMs }
     // Taking over bumps the generation, which fences off any runner that still thinks it owns the world.
     const take = { $set: { runner: lease }, $inc: { generationNumber: 1 } }
-    return await engines.findOneAndUpdate({ _id: engineId, running: true, runner: null }, take, { returnDocument: 'after' }) ??
+    // Free (runner null: its instanceId reads as null), or held by the stopping instance that handed it over.
+    const free: Filter = this.#o.takeFrom !== undefined ? { 'runner.instanceId': { $in: [this.#o.takeFrom, null] } } : { runner: null }
+    return await engines.findOneAndUpdate({ _id: engineId, running: true, ...free }, take, { returnDocument: 'after' }) ??
       await engines.findOneAndUpdate({ _id: engineId, running: true, 'runner.until': { $lt: now } }, take, { returnDocument: 'after' })
   }
 
@@ -216,9 +225,15 @@ export class WorldRunner {
     if (mapDoc === null) throw new Error(`world ${this.worldId} has no map`)
     this.#map = { ...(mapDoc as unknown as WorldMap), bgTiles: [] }
     log.info({ worldId: this.worldId, generation: this.#generation }, 'runner started')
-    // A step committed before a crash may still owe its side effects: apply them first (idempotent).
+    // A step committed before a crash or a handoff may still owe its side effects (idempotent, so applied again).
+    // They are written while the first step runs (that step's own outbox waits for it): a world taken over from an
+    // instance that stopped mid-step steps again without waiting for a dozen writes first.
     const owed = world.outbox
-    if (owed !== undefined) await this.#finishOutbox(world, owed)
+    if (owed !== undefined) {
+      this.#owed = this.#finishOutbox(world, owed)
+      // Awaited (and its error thrown) before the first step's outbox; this only keeps it from going unhandled.
+      this.#owed.catch(() => {})
+    }
     this.#world = world
     // A world's first run under snapshots starts its chain, so replay can begin at the state it started from.
     if (snapshots === 0) await this.#snapshot('first')
@@ -255,6 +270,7 @@ export class WorldRunner {
       this.#world = world
     }
     await this.#humansRecorded
+    await this.#owed?.catch(() => {})
     // A clean stop gives the lease up at once (fenced by generation), so another instance takes over now.
     if (exit === 'stopped' && this.#release) {
       await store.collection<EngineDoc>('engines').updateOne(
@@ -355,7 +371,8 @@ export class WorldRunner {
       return 'reload'
     }
     world.step = nextStep
-    // The start's record of the humans lands before this outbox's, which may be newer.
+    // What the world owed, and the start's record of the humans, land before this outbox's, which may be newer.
+    await this.#settleOwed()
     if (this.#humansRecorded !== null) {
       await this.#humansRecorded
       this.#humansRecorded = null
@@ -397,7 +414,15 @@ export class WorldRunner {
    * waiting for its steps under way). What that step owes is taken on as at a start: its outbox (idempotent; its
    * runner may be applying it too) and the operations its agents' markers hold that this runner did not start.
    */
+  async #settleOwed (): Promise<void> {
+    const owed = this.#owed
+    this.#owed = null
+    await owed
+  }
+
   async #reload (): Promise<WorldDoc> {
+    // An older outbox lands before a newer one the reloaded world may carry.
+    await this.#settleOwed()
     const world = await this.#load()
     this.#world = world
     this.#restarts = null

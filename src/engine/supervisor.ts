@@ -178,7 +178,7 @@ export class EngineSupervisor {
     for (let i = rank; i < released.length; i += live.length) {
       if (this.#runners.size >= limit) break
       const world = released[i]!
-      if (!this.#runners.has(world.worldId)) this.#startRunner(world.worldId, world.engineId, world.inputsAfter)
+      if (!this.#runners.has(world.worldId)) this.#startRunner(world.worldId, world.engineId, world.inputsAfter, departed)
     }
   }
 
@@ -273,12 +273,13 @@ export class EngineSupervisor {
     }
   }
 
-  #startRunner (worldId: string, engineId: string, inputsAfter?: number): void {
+  #startRunner (worldId: string, engineId: string, inputsAfter?: number, takeFrom?: string): void {
     const runner = new WorldRunner({
       store: this.#o.store,
       worldId,
       engineId,
       ...(inputsAfter !== undefined ? { inputsAfter } : {}),
+      ...(takeFrom !== undefined ? { takeFrom } : {}),
       instanceId: this.instanceId,
       now: this.#o.now,
       log: this.#o.log,
@@ -330,15 +331,19 @@ export class EngineSupervisor {
     // The leases go at once, in one write, without waiting for the steps under way: a step's commit is fenced by
     // the world's step number and generation, so one that lands after another instance took the world over either
     // fails (the newer runner committed first) or makes the newer runner reload, finish that step's outbox and
-    // start its operations (see WorldRunner#reload). Nothing is applied twice or lost either way. The heartbeat
-    // is expired alongside (the others count this instance out and share the whole load). Then it lists the
-    // released worlds, which the others, hearing it through the change feed, start at once; it is deleted at the
-    // end, which has the others check at once (all they need when no world was listed).
+    // start its operations (see WorldRunner#reload). Nothing is applied twice or lost either way. Alongside, the
+    // heartbeat is expired (the others count this instance out and share the whole load) and the worlds are listed:
+    // the others, hearing the list through the change feed, start their shares at once and take the leases over
+    // whether or not the release has landed (the same fence holds). The heartbeat is deleted at the end, which has
+    // the others check at once (all they need when no world was listed).
     const stopping = Promise.all(runners.map(async (r) => { await r.stop({ release: false }).catch(() => {}) }))
-    await Promise.all([heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn), release()])
     const listing = { ...this.#beat(started), _id: releasedId(this.instanceId), until: 0, from: this.instanceId, released }
-    if (released.length > 0) await heartbeat.insertOne(listing).catch(warn)
-    else await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
+    await Promise.all([
+      heartbeat.updateOne({ _id: this.instanceId }, { $set: { until: 0 } }).catch(warn),
+      release(),
+      released.length > 0 ? heartbeat.insertOne(listing).catch(warn) : null
+    ])
+    if (released.length === 0) await heartbeat.deleteOne({ _id: this.instanceId }).catch(warn)
     if (runners.length > 0) this.#o.log.info({ worlds: runners.length, ms: this.#o.now() - started }, 'released this instance\'s worlds to the others')
     // The runners end once what they have under way is done (a step's commit, its outbox). A check under way is
     // not waited for: after the abort it starts no runner, and its heartbeat renewal cannot bring this instance

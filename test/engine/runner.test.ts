@@ -115,6 +115,32 @@ for (const target of storeTargets()) {
       t.equal(reports[reports.length - 1]!.queued, 0, 'nothing queued once all are in')
     })
 
+    t.test('a world listed by a stopping instance is taken over before its release lands, and only from that instance', async (t) => {
+      const { store } = await target.fresh(t)
+      const status = await emptyWorld(store)
+      const a = runner(store, status.worldId, 'instance-a')
+      const exitA = a.start()
+      await waitFor('runner a stepping', async () => (await readWorld(store, status.worldId)).step.number > 2)
+      // a stops without giving its lease up (its instance releases all in one write, which has not landed).
+      await a.stop({ release: false })
+      t.equal(await exitA, 'stopped')
+      const held = await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId })
+      t.equal(held!.runner?.instanceId, 'instance-a', 'the lease is still a\'s')
+      const take = (instanceId: string, takeFrom: string): WorldRunner => new WorldRunner({
+        store, worldId: status.worldId, engineId: status.engineId, takeFrom, instanceId, now: Date.now, log: quietLog, stepMs: 50, leaseMs: 2000
+      })
+      t.equal(await take('instance-b', 'instance-x').start(), 'not-acquired', 'listed by another instance: a\'s lease holds')
+      const c = take('instance-c', 'instance-a')
+      t.teardown(async () => { await c.stop() })
+      c.start().catch(() => {})
+      const stepping = await waitFor('c stepping', async () => {
+        const w = await readWorld(store, status.worldId)
+        return w.step.generation === held!.generationNumber + 1 ? w : null
+      })
+      t.equal(stepping.step.generation, held!.generationNumber + 1, 'a new generation fences off whatever a still commits')
+      t.equal((await store.collection<EngineDoc>('engines').findOne({ _id: status.engineId }))!.runner?.instanceId, 'instance-c')
+    })
+
     t.test('one runner per world: a second cannot take it; a kick fences the first off', async (t) => {
       const { store } = await target.fresh(t)
       const status = await emptyWorld(store)
