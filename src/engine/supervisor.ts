@@ -131,7 +131,7 @@ export class EngineSupervisor {
    * What a pass reads, each through an index: the live instances, the running count and the claimable engines
    * (running with a lease that is free, so runner.until is null too, or has expired). The reads go out together.
    */
-  async #readClaims (now: number): Promise<{ live: InstanceDoc[], fairShare: number, limit: number, claimable: EngineDoc[] }> {
+  async #readClaims (now: number): Promise<{ live: InstanceDoc[], fairShare: number, limit: number, claimable: EngineDoc[], rotation: number }> {
     const { store } = this.#o
     const engines = store.collection<EngineDoc>('engines')
     const [live, total, free, expired] = await Promise.all([
@@ -143,14 +143,21 @@ export class EngineSupervisor {
     if (!live.some((i) => i._id === this.instanceId)) live.push({ ...this.#beat(now), _creationTime: now })
     this.#lastView = { live: live.map((i) => i._id), total }
     const fairShare = Math.ceil(total / live.length)
-    return { live, fairShare, limit: Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1), claimable: [...free, ...expired] }
+    // Where in the claimable worlds this instance starts: the live instances, in the order of their ids, start
+    // evenly apart, so instances that check at the same moment (a failover) take different worlds rather than
+    // race for the same ones up to their limits and leave the rest to the next check.
+    const ids = live.map((i) => i._id).sort()
+    const rotation = ids.indexOf(this.instanceId) / ids.length
+    return { live, fairShare, limit: Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1), claimable: [...free, ...expired], rotation }
   }
 
   /** Starts a runner for each claimable world, up to this instance's limit (the runner takes the lease). */
-  async #claim (claimable: EngineDoc[], fairShare: number, limit: number): Promise<void> {
+  async #claim (claimable: EngineDoc[], fairShare: number, limit: number, rotation: number): Promise<void> {
     if (claimable.length === 0 || this.#runners.size >= limit) return
     const byEngine = new Map(claimable.map((e) => [e._id, e]))
-    const statuses = await this.#o.store.collection<WorldStatusDoc>('worldStatus').find({ engineId: { $in: [...byEngine.keys()] }, status: 'running' })
+    const found = await this.#o.store.collection<WorldStatusDoc>('worldStatus').find({ engineId: { $in: [...byEngine.keys()] }, status: 'running' })
+    const start = Math.floor(rotation * found.length)
+    const statuses = [...found.slice(start), ...found.slice(0, start)]
     for (const status of statuses) {
       if (this.#abort.signal.aborted || this.#runners.size >= limit) break
       if (this.#runners.has(status.worldId)) continue
@@ -187,7 +194,7 @@ export class EngineSupervisor {
     const now = this.#o.now()
     const [reads] = await Promise.all([this.#readClaims(now), this.#heartbeat(now)])
     if (this.#abort.signal.aborted) return
-    await this.#claim(reads.claimable.filter((e) => e.runner === null || e.currentTime >= now - STALE_ENGINE_MS), reads.fairShare, reads.limit)
+    await this.#claim(reads.claimable.filter((e) => e.runner === null || e.currentTime >= now - STALE_ENGINE_MS), reads.fairShare, reads.limit, reads.rotation)
   }
 
   async #check (): Promise<void> {
@@ -198,7 +205,7 @@ export class EngineSupervisor {
     // is indexed and reads only what needs action: the cost of a pass is the live instances, the idle worlds and
     // the claimable ones, never every world.
     await this.#heartbeat(now)
-    const { live, fairShare, limit, claimable } = await this.#readClaims(now)
+    const { live, fairShare, limit, claimable, rotation } = await this.#readClaims(now)
     for (const engine of claimable) {
       // A world whose clock is over a minute old and whose runner has let its lease lapse is restarted.
       if (engine.runner !== null && engine.currentTime < now - STALE_ENGINE_MS) {
@@ -207,7 +214,7 @@ export class EngineSupervisor {
       }
     }
     for (const [worldId, until] of this.#shed) if (until < now) this.#shed.delete(worldId)
-    await this.#claim(claimable, fairShare, limit)
+    await this.#claim(claimable, fairShare, limit, rotation)
     this.#rebalance(now, live, fairShare)
     // Idle worlds are parked after the claims, which are what a pass after another instance's exit is for.
     for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running', lastViewed: { $lt: now - IDLE_WORLD_MS } })) {

@@ -142,6 +142,26 @@ for (const target of storeTargets()) {
       t.same((await store.collection('instances').find({})).map((b) => b._id).sort(), ['instance-b', 'instance-c'], 'the list goes with the heartbeat')
     })
 
+    t.test('instances that check at the same moment take different worlds, so one pass places them all', async (t) => {
+      const { store } = await target.fresh(t)
+      for (let i = 0; i < 10; i++) await emptyWorld(store)
+      // Both already beat (as survivors of a failover do), so each first pass counts two: 5 + 1 each at most.
+      const now = Date.now()
+      for (const id of ['instance-a', 'instance-b']) {
+        await store.collection('instances').insertOne({ _id: id, until: now + 60_000, worlds: 0, maxWorlds: null, startedAt: now })
+      }
+      // One pass each, then none for a minute.
+      const both = ['instance-a', 'instance-b'].map((id) => supervisor(store, id, 100, 60_000))
+      for (const s of both) t.teardown(async () => { await s.stop() })
+      await Promise.all(both.map(async (s) => { await s.start() }))
+      const counts = await waitFor('all 10 held after the first passes', async () => {
+        const held = await heldBy(store)
+        const c = ['instance-a', 'instance-b'].map((id) => held.get(id) ?? 0)
+        return c[0]! + c[1]! === 10 ? c : null
+      }, 5000)
+      t.ok(counts.every((n) => n >= 4 && n <= 6), `held ${counts.join(', ')}`)
+    })
+
     t.test('the heartbeats of instances gone for over an hour are removed; recent ones stay', async (t) => {
       const { store } = await target.fresh(t)
       const now = Date.now()
