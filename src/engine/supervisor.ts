@@ -66,6 +66,7 @@ export class EngineSupervisor {
   readonly #operations = new Set<Promise<void>>()
   readonly #abort = new AbortController()
   #timer: NodeJS.Timeout | null = null
+  #soon: NodeJS.Timeout | null = null
   #checking: Promise<void> | null = null
   #unsubscribe: (() => void) | null = null
   #lastVacuum = 0
@@ -117,6 +118,19 @@ export class EngineSupervisor {
 
   runner (worldId: string): WorldRunner | undefined {
     return this.#runners.get(worldId)
+  }
+
+  /**
+   * A pass a quarter of the interval from now, not a whole one: while worlds are claimable (a failover, whose
+   * leases lapse one after another) or this instance lost the race for one, the rest are taken sooner.
+   */
+  #checkSoon (): void {
+    if (this.#soon !== null || this.#abort.signal.aborted) return
+    this.#soon = setTimeout(() => {
+      this.#soon = null
+      this.check().catch(() => {})
+    }, this.#checkEveryMs / 4)
+    this.#soon.unref()
   }
 
   /** One pass over all worlds; never throws (a failing store is logged and retried on the next pass). */
@@ -215,6 +229,8 @@ export class EngineSupervisor {
     }
     for (const [worldId, until] of this.#shed) if (until < now) this.#shed.delete(worldId)
     await this.#claim(claimable, fairShare, limit, rotation)
+    // Only with room: an instance at its limit takes nothing sooner by looking sooner.
+    if (claimable.length > 0 && this.#runners.size < limit) this.#checkSoon()
     this.#rebalance(now, live, fairShare)
     // Idle worlds are parked after the claims, which are what a pass after another instance's exit is for.
     for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running', lastViewed: { $lt: now - IDLE_WORLD_MS } })) {
@@ -313,6 +329,9 @@ export class EngineSupervisor {
     runner.start().catch((err: unknown) => {
       this.#o.log.error({ err, worldId }, 'runner crashed')
       return 'stopped' as const
+    }).then((exit) => {
+      // Another instance took this world first: the room it held may go to a world nobody has taken yet.
+      if (exit === 'not-acquired') this.#checkSoon()
     }).finally(() => {
       if (this.#runners.get(worldId) === runner) this.#runners.delete(worldId)
       // Picked up again by the next check if the world should still run.
@@ -323,6 +342,7 @@ export class EngineSupervisor {
     const started = this.#o.now()
     this.#abort.abort()
     if (this.#timer !== null) clearInterval(this.#timer)
+    if (this.#soon !== null) clearTimeout(this.#soon)
     this.#unsubscribe?.()
     const heartbeat = this.#o.store.collection<InstanceDoc>('instances')
     const engines = this.#o.store.collection<EngineDoc>('engines')

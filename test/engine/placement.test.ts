@@ -162,6 +162,25 @@ for (const target of storeTargets()) {
       t.ok(counts.every((n) => n >= 4 && n <= 6), `held ${counts.join(', ')}`)
     })
 
+    t.test('while a dead instance\'s leases lapse one after another, they are taken sooner than the next check', async (t) => {
+      const { store } = await target.fresh(t)
+      const worlds = []
+      for (let i = 0; i < 3; i++) worlds.push(await emptyWorld(store))
+      // A killed instance's leases: one lapsed already, the others lapsing 0.4 and 0.8 s from now.
+      const now = Date.now()
+      for (const [i, w] of worlds.entries()) {
+        await store.collection<EngineDoc>('engines').updateOne({ _id: w.engineId }, { $set: { runner: { instanceId: 'killed', until: now - 1 + i * 400 } } })
+      }
+      // Checks every 4 s: without the sooner passes the last two would wait for the second check.
+      const a = supervisor(store, 'instance-a', 100, 4000)
+      t.teardown(async () => { await a.stop() })
+      const started = Date.now()
+      await a.start()
+      await waitFor('a holds all three', async () => (await heldBy(store)).get('instance-a') === 3, 10_000)
+      const ms = Date.now() - started
+      t.ok(ms < 3000, `all three taken ${ms} ms after the start (the next full check was 4 s away)`)
+    })
+
     t.test('the heartbeats of instances gone for over an hour are removed; recent ones stay', async (t) => {
       const { store } = await target.fresh(t)
       const now = Date.now()
