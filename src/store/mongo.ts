@@ -5,7 +5,7 @@ import { redactUrl } from '../config.ts'
 import { collectionNames, collections, indexName, type CollectionName } from './collections.ts'
 import { DuplicateKeyError, StoreUnavailableError } from './errors.ts'
 import { MongoChangeFeed, type MongoChangeFeedOptions } from './mongoChangeFeed.ts'
-import type { ChangeFeed, Collection, Doc, Filter, FindOneOptions, FindOptions, NewDoc, Store, Update, UpdateResult } from './types.ts'
+import type { ChangeFeed, Collection, Doc, Filter, FindOneOptions, FindOptions, NewDoc, Sort, Store, Update, UpdateResult } from './types.ts'
 
 export interface MongoStoreOptions {
   url: string
@@ -16,6 +16,14 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMS?: number
   /** Fails an operation whose server never answers (the tests' stand-in server can stall); off by default. */
   socketTimeoutMS?: number
+}
+
+/**
+ * The caller's sort, then `_creationTime` and `_id` as tie-breaks (insertion order, as in the embedded store) where
+ * the caller did not sort on them: spreading them after the caller's keys would turn its `-1` on either into `1`.
+ */
+function withTieBreaks (sort: Sort | undefined): Sort {
+  return { ...sort, ...(sort?._creationTime === undefined ? { _creationTime: 1 } : {}), ...(sort?._id === undefined ? { _id: 1 } : {}) }
 }
 
 /** A projection of these top-level fields; `_id` comes anyway, `_creationTime` is added (every document has both). */
@@ -167,7 +175,7 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
 
   async findOne (filter: Filter, options: FindOneOptions = {}): Promise<T | null> {
     const projection = projectionOf(options.fields)
-    return await this.#coll.findOne(filter as Document, { sort: { ...options.sort, _creationTime: 1 }, ...(projection !== undefined ? { projection } : {}) }) as T | null
+    return await this.#coll.findOne(filter as Document, { sort: withTieBreaks(options.sort), ...(projection !== undefined ? { projection } : {}) }) as T | null
   }
 
   async find (filter: Filter, options: FindOptions = {}): Promise<T[]> {
@@ -178,7 +186,7 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
     const projection = projectionOf(options.fields)
     const cursor = this.#coll.find(filter as Document, { batchSize: options.batchSize, ...(projection !== undefined ? { projection } : {}) })
     // _creationTime then _id stands in for insertion order as the final tie-break, as in the embedded store.
-    cursor.sort({ ...options.sort, _creationTime: 1, _id: 1 })
+    cursor.sort(withTieBreaks(options.sort))
     if (options.skip !== undefined) cursor.skip(options.skip)
     if (options.limit !== undefined) cursor.limit(options.limit)
     return cursor

@@ -43,6 +43,17 @@ for (const target of storeTargets()) {
       t.equal(await maps.findOne({ worldId: 'w2' }, { fields: ['width'] }), null)
     })
 
+    t.test('a descending sort on _creationTime or _id is kept (the tie-breaks do not turn it around)', async (t) => {
+      const { store } = await target.fresh(t)
+      const memories = store.collection('memories')
+      for (let i = 0; i < 4; i++) await memories.insertOne({ _id: `m${i}`, _creationTime: 1000 + i, worldId: 'w', playerId: 'p' })
+      // What reflection reads (the latest memories) and what the vector index checks (the newest embedding).
+      t.same((await memories.find({ worldId: 'w' }, { sort: { _creationTime: -1 }, limit: 2 })).map((d) => d._id), ['m3', 'm2'])
+      t.equal((await memories.findOne({}, { sort: { _creationTime: -1 } }))?._id, 'm3')
+      t.same((await memories.find({}, { sort: { _id: -1 } })).map((d) => d._id), ['m3', 'm2', 'm1', 'm0'])
+      t.equal((await memories.findOne({}, { sort: { _id: -1 } }))?._id, 'm3')
+    })
+
     t.test('find and iterate with fields read only those top-level fields, in the same order and pages', async (t) => {
       const { store } = await target.fresh(t)
       const worlds = store.collection('worlds')
