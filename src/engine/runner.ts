@@ -119,7 +119,7 @@ function clockOf (step: StepState): Pick<EngineDoc, 'currentTime' | 'lastStepTs'
   return { currentTime: step.currentTime, lastStepTs: step.lastStepTs, processedInputNumber: step.processedInputNumber }
 }
 
-/** A world an instance released as it stopped, as its heartbeat's last write lists it. */
+/** A world an instance released as it stopped, as the list it inserts beside its heartbeat names it. */
 export interface HandedOffWorld { worldId: string, engineId: string, inputsAfter: number }
 
 export class WorldRunner {

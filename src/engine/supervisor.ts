@@ -42,9 +42,9 @@ const SHED_HOLD_CHECKS = 10
 export interface InstanceDoc extends Doc, InstanceBeat {}
 
 /**
- * What a stopping instance inserts beside its heartbeat once its leases are free: the worlds it gave up. An insert,
- * so the change feed delivers the whole document on every store (an update's document is looked up later on
- * MongoDB, and may be gone by then). Expired from the start, so no pass counts it as an instance.
+ * What a stopping instance inserts beside its heartbeat as it releases its leases: the worlds it gave up. An
+ * insert, so the change feed delivers the whole document on every store (an update's document is looked up later
+ * on MongoDB, and may be gone by then). Expired from the start, so no pass counts it as an instance.
  */
 interface ReleasedDoc extends InstanceDoc { from: string, released: HandedOffWorld[] }
 
@@ -165,9 +165,12 @@ export class EngineSupervisor {
     return { live, fairShare, limit: Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1), claimable: [...free, ...expired], rotation }
   }
 
-  /** Starts a runner for each claimable world, up to this instance's limit (the runner takes the lease). */
-  async #claim (claimable: EngineDoc[], fairShare: number, limit: number, rotation: number): Promise<void> {
-    if (claimable.length === 0 || this.#runners.size >= limit) return
+  /**
+   * Starts a runner for each claimable world, up to this instance's limit (the runner takes the lease). Returns how
+   * many of them are worlds to run (their status says running), 0 when this instance had no room to look.
+   */
+  async #claim (claimable: EngineDoc[], fairShare: number, limit: number, rotation: number): Promise<number> {
+    if (claimable.length === 0 || this.#runners.size >= limit) return 0
     const byEngine = new Map(claimable.map((e) => [e._id, e]))
     const found = await this.#o.store.collection<WorldStatusDoc>('worldStatus').find({ engineId: { $in: [...byEngine.keys()] }, status: 'running' })
     const start = Math.floor(rotation * found.length)
@@ -180,6 +183,7 @@ export class EngineSupervisor {
       if (this.#shed.has(status.worldId) && this.#runners.size >= fairShare) continue
       this.#startRunner(status.worldId, status.engineId, byEngine.get(status.engineId)?.processedInputNumber)
     }
+    return statuses.length
   }
 
   /**
@@ -228,9 +232,10 @@ export class EngineSupervisor {
       }
     }
     for (const [worldId, until] of this.#shed) if (until < now) this.#shed.delete(worldId)
-    await this.#claim(claimable, fairShare, limit, rotation)
-    // Only with room: an instance at its limit takes nothing sooner by looking sooner.
-    if (claimable.length > 0 && this.#runners.size < limit) this.#checkSoon()
+    const runnable = await this.#claim(claimable, fairShare, limit, rotation)
+    // Only with room: an instance at its limit takes nothing sooner by looking sooner. And only for worlds to run:
+    // an engine left running under a world that is not (a stop cut short) is no reason to look four times as often.
+    if (runnable > 0 && this.#runners.size < limit) this.#checkSoon()
     this.#rebalance(now, live, fairShare)
     // Idle worlds are parked after the claims, which are what a pass after another instance's exit is for.
     for (const status of await store.collection<WorldStatusDoc>('worldStatus').find({ status: 'running', lastViewed: { $lt: now - IDLE_WORLD_MS } })) {
