@@ -408,18 +408,19 @@ export class WorldRunner {
     return world
   }
 
-  /**
-   * Another runner committed the step this one was about to: the previous holder of the lease, whose last commit
-   * was still on its way when this one took over (an instance that stops releases its leases at once, without
-   * waiting for its steps under way). What that step owes is taken on as at a start: its outbox (idempotent; its
-   * runner may be applying it too) and the operations its agents' markers hold that this runner did not start.
-   */
+  /** Waits for what the world owed when this runner took it (see #run), once; throws if writing it failed. */
   async #settleOwed (): Promise<void> {
     const owed = this.#owed
     this.#owed = null
     await owed
   }
 
+  /**
+   * Another runner committed the step this one was about to: the previous holder of the lease, whose last commit
+   * was still on its way when this one took over (an instance that stops releases its leases at once, without
+   * waiting for its steps under way). What that step owes is taken on as at a start: its outbox (idempotent; its
+   * runner may be applying it too) and the operations its agents' markers hold that this runner did not start.
+   */
   async #reload (): Promise<WorldDoc> {
     // An older outbox lands before a newer one the reloaded world may carry.
     await this.#settleOwed()
