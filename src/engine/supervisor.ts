@@ -156,13 +156,20 @@ export class EngineSupervisor {
     ])
     if (!live.some((i) => i._id === this.instanceId)) live.push({ ...this.#beat(now), _creationTime: now })
     this.#lastView = { live: live.map((i) => i._id), total }
-    const fairShare = Math.ceil(total / live.length)
+    const { fairShare, limit, rank } = this.#share(total, this.#lastView.live)
     // Where in the claimable worlds this instance starts: the live instances, in the order of their ids, start
     // evenly apart, so instances that check at the same moment (a failover) take different worlds rather than
     // race for the same ones up to their limits and leave the rest to the next check.
-    const ids = live.map((i) => i._id).sort()
-    const rotation = ids.indexOf(this.instanceId) / ids.length
-    return { live, fairShare, limit: Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1), claimable: [...free, ...expired], rotation }
+    return { live, fairShare, limit, claimable: [...free, ...expired], rotation: rank / live.length }
+  }
+
+  /**
+   * This instance's part of the running worlds among these live instances: the fair share (rounded up), its limit
+   * (fair share + 1, at most ENGINE_MAX_WORLDS), and its rank in the order of their ids (-1 when not among them).
+   */
+  #share (total: number, live: readonly string[]): { fairShare: number, limit: number, rank: number } {
+    const fairShare = Math.ceil(total / live.length)
+    return { fairShare, limit: Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1), rank: [...live].sort().indexOf(this.instanceId) }
   }
 
   /**
@@ -195,11 +202,9 @@ export class EngineSupervisor {
   #takeShare (departed: string, released: HandedOffWorld[]): void {
     const view = this.#lastView
     if (view === null) return
-    const live = view.live.filter((id) => id !== departed).sort()
-    const rank = live.indexOf(this.instanceId)
+    const live = view.live.filter((id) => id !== departed)
+    const { limit, rank } = this.#share(view.total, live)
     if (rank < 0) return
-    const fairShare = Math.ceil(view.total / live.length)
-    const limit = Math.min(this.#o.maxWorlds ?? Infinity, fairShare + 1)
     for (let i = rank; i < released.length; i += live.length) {
       if (this.#runners.size >= limit) break
       const world = released[i]!
