@@ -60,6 +60,11 @@ export async function embedWithCache (client: LlmClient, cache: EmbeddingCache, 
   return hashes.map((hash) => found.get(hash)!)
 }
 
+/** The key of an embedding in an in-process map: the model and the text's hash. */
+function keyOf (model: string, hash: string): string {
+  return `${model}\u0000${hash}`
+}
+
 /** An in-memory cache, for tests and the offline provider. */
 export function memoryEmbeddingCache (): EmbeddingCache & { size: () => number } {
   const entries = new Map<string, Float32Array>()
@@ -67,13 +72,13 @@ export function memoryEmbeddingCache (): EmbeddingCache & { size: () => number }
     async get (model, hashes) {
       const out = new Map<string, Float32Array>()
       for (const hash of hashes) {
-        const vector = entries.get(`${model}\u0000${hash}`)
+        const vector = entries.get(keyOf(model, hash))
         if (vector !== undefined) out.set(hash, vector)
       }
       return out
     },
     async put (model, list) {
-      for (const { hash, embedding } of list) entries.set(`${model}\u0000${hash}`, embedding)
+      for (const { hash, embedding } of list) entries.set(keyOf(model, hash), embedding)
     },
     size: () => entries.size
   }
@@ -97,23 +102,24 @@ export function layeredEmbeddingCache (shared: EmbeddingCache, maxEntries: numbe
       const out = new Map<string, Float32Array>()
       const missing: string[] = []
       for (const hash of hashes) {
-        const vector = local.get(`${model}\u0000${hash}`)
+        const key = keyOf(model, hash)
+        const vector = local.get(key)
         if (vector === undefined) missing.push(hash)
         else {
-          remember(`${model}\u0000${hash}`, vector)
+          remember(key, vector)
           out.set(hash, vector)
         }
       }
       if (missing.length === 0) return out
       for (const [hash, vector] of await shared.get(model, missing)) {
-        remember(`${model}\u0000${hash}`, vector)
+        remember(keyOf(model, hash), vector)
         out.set(hash, vector)
       }
       return out
     },
     async put (model, entries) {
       await shared.put(model, entries)
-      for (const { hash, embedding } of entries) remember(`${model}\u0000${hash}`, embedding)
+      for (const { hash, embedding } of entries) remember(keyOf(model, hash), embedding)
     }
   }
 }
