@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3'
 import { collectionNames, collections, indexName, type CollectionName } from './collections.ts'
-import { decodeDoc, encodeDoc } from './codec.ts'
+import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts'
+import { decodeRow, encodeRow } from './codec.ts'
 import { DuplicateKeyError } from './errors.ts'
 import { compileFilter, compileSort, fieldExpr } from './sqliteQuery.ts'
 import { applyUpdate, equalityFields, setPath } from './update.ts'
@@ -17,6 +18,8 @@ import type {
 export interface EmbeddedStoreOptions {
   dataDir: string
   now?: () => number
+  /** When WAL checkpoints move to a thread of their own, and how large the WAL may grow (tests set small ones). */
+  checkpoints?: CheckpointerOptions
 }
 
 const FILE = 'townhall.sqlite'
@@ -44,6 +47,7 @@ export class EmbeddedStore implements Store {
   readonly #events = new EventEmitter()
   readonly #collections = new Map<CollectionName, EmbeddedCollection<Doc>>()
   readonly #now: () => number
+  readonly #checkpointer: Checkpointer
 
   constructor (options: EmbeddedStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true })
@@ -55,11 +59,14 @@ export class EmbeddedStore implements Store {
     this.#db.pragma('synchronous = NORMAL')
     this.#db.pragma('busy_timeout = 10000')
     this.#events.setMaxListeners(0)
+    this.#checkpointer = new Checkpointer(this.#db, this.path, options.checkpoints)
     for (const name of collectionNames) this.#ensureCollection(name)
   }
 
   #ensureCollection (name: CollectionName): void {
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS "${name}" (_id TEXT PRIMARY KEY, doc TEXT NOT NULL)`)
+    // bin: the document's long number arrays (embeddings) as float64 bytes, out of the JSON text (codec.ts).
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS "${name}" (_id TEXT PRIMARY KEY, doc TEXT NOT NULL, bin BLOB)`)
+    this.#addBinColumn(name)
     for (const spec of collections[name]) {
       const columns = Object.entries(spec.keys).map(([path, dir]) => `${fieldExpr(path)}${dir === -1 ? ' DESC' : ''}`)
       const unique = spec.unique === true ? 'UNIQUE ' : ''
@@ -67,10 +74,22 @@ export class EmbeddedStore implements Store {
     }
   }
 
+  /** Stores written before the binary column had none: it is added (NULL for their rows, which decode as before). */
+  #addBinColumn (name: CollectionName): void {
+    const columns = this.#db.prepare(`PRAGMA table_info("${name}")`).all() as Array<{ name: string }>
+    if (columns.some((c) => c.name === 'bin')) return
+    try {
+      this.#db.exec(`ALTER TABLE "${name}" ADD COLUMN bin BLOB`)
+    } catch (err) {
+      // Another process opening the same store added it first.
+      if (!/duplicate column/.test((err as Error).message)) throw err
+    }
+  }
+
   collection<T extends Doc = Doc> (name: CollectionName): Collection<T> {
     let collection = this.#collections.get(name)
     if (collection === undefined) {
-      collection = new EmbeddedCollection(name, this.#db, this.#now, (event) => { this.#events.emit('change', event) })
+      collection = new EmbeddedCollection(name, this.#db, this.#now, (event) => { this.#events.emit('change', event) }, (bytes) => { this.#checkpointer.wrote(bytes) })
       this.#collections.set(name, collection)
     }
     return collection as unknown as Collection<T>
@@ -100,6 +119,7 @@ export class EmbeddedStore implements Store {
   }
 
   async close (): Promise<void> {
+    await this.#checkpointer.close()
     if (this.#db.open) this.#db.close()
   }
 }
@@ -165,13 +185,25 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   readonly #db: SqliteDatabase
   readonly #now: () => number
   readonly #emit: (event: ChangeEvent) => void
+  /** Told the bytes of each committed write transaction (the checkpointer). */
+  readonly #wrote: (bytes: number) => void
   readonly #statements = new Map<string, Statement>()
+  /** Bytes written by the transaction under way. */
+  #bytes = 0
 
-  constructor (name: CollectionName, db: SqliteDatabase, now: () => number, emit: (event: ChangeEvent) => void) {
+  constructor (name: CollectionName, db: SqliteDatabase, now: () => number, emit: (event: ChangeEvent) => void, wrote: (bytes: number) => void) {
     this.name = name
     this.#db = db
     this.#now = now
     this.#emit = emit
+    this.#wrote = wrote
+  }
+
+  /** Runs `fn` in an immediate transaction, then reports its bytes. */
+  #write (fn: () => void): void {
+    this.#bytes = 0
+    this.#db.transaction(fn).immediate()
+    this.#wrote(this.#bytes)
   }
 
   #stmt (sql: string): Statement {
@@ -189,18 +221,20 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   #select (filter: Filter, options: FindOptions = {}): T[] {
     const { where, params } = compileFilter(filter)
-    let sql = `SELECT doc FROM "${this.name}" WHERE ${where} ORDER BY ${compileSort(options.sort)}`
+    let sql = `SELECT doc, bin FROM "${this.name}" WHERE ${where} ORDER BY ${compileSort(options.sort)}`
     if (options.limit !== undefined || options.skip !== undefined) {
       sql += ' LIMIT ? OFFSET ?'
       params.push(options.limit ?? -1, options.skip ?? 0)
     }
-    return (this.#stmt(sql).pluck().all(...params) as string[]).map((text) => decodeDoc<T>(text))
+    return (this.#stmt(sql).raw().all(...params) as Array<[string, Buffer | null]>).map(([text, bin]) => decodeRow<T>(text, bin))
   }
 
   #insertRow (doc: T, orIgnore: boolean): boolean {
-    const sql = `INSERT ${orIgnore ? 'OR IGNORE ' : ''}INTO "${this.name}" (_id, doc) VALUES (?, ?)`
+    const sql = `INSERT ${orIgnore ? 'OR IGNORE ' : ''}INTO "${this.name}" (_id, doc, bin) VALUES (?, ?, ?)`
+    const { text, bin } = encodeRow(doc)
+    this.#bytes += text.length + (bin?.length ?? 0)
     try {
-      return this.#stmt(sql).run(doc._id, encodeDoc(doc)).changes === 1
+      return this.#stmt(sql).run(doc._id, text, bin).changes === 1
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateKeyError(this.name, (err as Error).message)
       throw err
@@ -209,7 +243,9 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   #writeRow (doc: T): void {
     try {
-      this.#stmt(`UPDATE "${this.name}" SET doc = ? WHERE _id = ?`).run(encodeDoc(doc), doc._id)
+      const { text, bin } = encodeRow(doc)
+      this.#bytes += text.length + (bin?.length ?? 0)
+      this.#stmt(`UPDATE "${this.name}" SET doc = ?, bin = ? WHERE _id = ?`).run(text, bin, doc._id)
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateKeyError(this.name, (err as Error).message)
       throw err
@@ -218,19 +254,21 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   async insertOne (doc: NewDoc<T>): Promise<T> {
     const full = this.#complete(doc)
+    this.#bytes = 0
     this.#insertRow(full, false)
+    this.#wrote(this.#bytes)
     this.#emit({ collection: this.name, op: 'insert', id: full._id, doc: full })
     return full
   }
 
   async insertMany (docs: Array<NewDoc<T>>, options: { ignoreDuplicates?: boolean } = {}): Promise<{ inserted: number }> {
     const inserted: T[] = []
-    this.#db.transaction(() => {
+    this.#write(() => {
       for (const doc of docs) {
         const full = this.#complete(doc)
         if (this.#insertRow(full, options.ignoreDuplicates === true)) inserted.push(full)
       }
-    }).immediate()
+    })
     for (const doc of inserted) this.#emit({ collection: this.name, op: 'insert', id: doc._id, doc })
     return { inserted: inserted.length }
   }
@@ -251,13 +289,13 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (options.sort === undefined || Object.keys(options.sort).length === 0) {
       // Insertion order: keyset pages on rowid, so a full scan of a large collection stays linear.
       const { where, params } = compileFilter(filter)
-      const sql = `SELECT rowid, doc FROM "${this.name}" WHERE (${where}) AND rowid > ? ORDER BY rowid LIMIT ? OFFSET ?`
+      const sql = `SELECT rowid, doc, bin FROM "${this.name}" WHERE (${where}) AND rowid > ? ORDER BY rowid LIMIT ? OFFSET ?`
       let after = -1
       let skip = options.skip ?? 0
       while (remaining > 0) {
-        const rows = this.#stmt(sql).all(...params, after, Math.min(batchSize, remaining), skip) as Array<{ rowid: number, doc: string }>
+        const rows = this.#stmt(sql).all(...params, after, Math.min(batchSize, remaining), skip) as Array<{ rowid: number, doc: string, bin: Buffer | null }>
         skip = 0
-        for (const row of rows) yield pick(decodeDoc<T>(row.doc), options.fields)
+        for (const row of rows) yield pick(decodeRow<T>(row.doc, row.bin), options.fields)
         if (rows.length < batchSize) return
         after = rows[rows.length - 1]!.rowid
         remaining -= rows.length
@@ -286,7 +324,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const after: T[] = []
     let modified = 0
     let upserted: T | null = null
-    this.#db.transaction(() => {
+    this.#write(() => {
       const docs = this.#select(filter, { limit })
       if (docs.length === 0 && upsert) {
         const fresh = this.#complete({} as NewDoc<T>)
@@ -304,7 +342,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
         }
         after.push(doc)
       }
-    }).immediate()
+    })
     if (upserted !== null) this.#emit({ collection: this.name, op: 'insert', id: (upserted as T)._id, doc: upserted })
     for (const doc of after) this.#emit({ collection: this.name, op: 'update', id: doc._id, doc })
     return { before, after, modified, upserted }

@@ -1,6 +1,7 @@
 // Values of a Convex snapshot export (CONVEX_EXPORT_FORMAT §4-5): the current "uniform" encoding, where
 // bytes are {"$bytes": base64} and non-finite floats {"$float": base64 of 8 little-endian bytes}, and the
 // legacy "clean" encoding, where bytes were bare base64 strings (the table mapping knows which fields).
+import { numbersOf } from '../store/codec.ts'
 
 export class ExportValueError extends Error {}
 
@@ -26,17 +27,10 @@ function decodeSpecial (obj: Record<string, unknown>): unknown {
   }
 }
 
-/** A Float64Array (how the reading worker passes long number arrays) as a plain, unboxed array of numbers. */
-function numbersOf (typed: Float64Array): number[] {
-  // Sized up front: pushing grows the array several times, and Array.from(typed) is ten times slower.
-  const out = new Array<number>(typed.length)
-  for (let i = 0; i < typed.length; i++) out[i] = typed[i]!
-  return out
-}
-
 /** Replaces encoded values in place (arrays of numbers, the bulk of an export, are only scanned). */
 export function decodeExportValue (value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value
+  // How the reading worker passes long number arrays: as plain, unboxed arrays of numbers.
   if (value instanceof Float64Array) return numbersOf(value)
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
