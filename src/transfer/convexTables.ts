@@ -45,6 +45,8 @@ export interface TableMapping {
   target: CollectionName | null
   /** Small tables read in full before anything is written: the others' mappings need them. */
   preload?: boolean
+  /** No other table's mapping needs this one's: it is imported beside the others, at the same time. */
+  beside?: boolean
   map: (doc: ConvexDoc, ctx: MapContext) => Mapped
 }
 
@@ -419,6 +421,7 @@ export const tableMappings: TableMapping[] = [
   {
     table: 'embeddingsCache',
     target: 'embeddingsCache',
+    beside: true,
     map: (doc, ctx) => checked('embeddingsCache', doc, () => {
       const hash = bytesField(doc.textHash)
       if (hash === null || hash.length !== 32) return { skip: 'textHash must be the 32 bytes of a SHA-256' }

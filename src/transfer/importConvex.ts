@@ -198,14 +198,18 @@ export async function importConvexExport (path: string, options: ImportOptions):
   try {
     const tables = await listTables(source, report)
     const totalBytes = tables.reduce((sum, t) => sum + t.size, 0)
-    let bytesBefore = 0
+    /** Bytes read per table (more than one table can be under way). */
+    const bytesRead = new Map<string, number>()
     let seen = 0
     let lastProgress = 0
     const progress = (table: string, bytes: number, force = false): void => {
+      bytesRead.set(table, bytes)
       const t = now()
       if (!force && t - lastProgress < 250) return
       lastProgress = t
-      options.onProgress?.({ table, documents: seen, bytes: bytesBefore + bytes, totalBytes, elapsedMs: t - started })
+      let sum = 0
+      for (const b of bytesRead.values()) sum += b
+      options.onProgress?.({ table, documents: seen, bytes: sum, totalBytes, elapsedMs: t - started })
     }
 
     const ctx: MapContext = {
@@ -313,19 +317,14 @@ export async function importConvexExport (path: string, options: ImportOptions):
     for (const table of tables) if (!mappingByTable.has(table.name)) order.push({ table, mapping: undefined })
 
     const batchSize = options.batchSize ?? 500
-    for (const { table, mapping } of order) {
-      const tr: TableReport = {
-        table: table.name, file: table.file, collection: mapping?.target ?? null, format: table.format, read: 0, imported: 0, present: 0, skipped: 0, reasons: {}, duplicates: 0
-      }
-      report.tables.push(tr)
+    const importTable = async ({ table, mapping }: { table: ExportTable, mapping: TableMapping | undefined }, tr: TableReport): Promise<void> => {
       const skip = (line: number, reason: string): void => {
         tr.skipped++
         tr.reasons[reason] = (tr.reasons[reason] ?? 0) + 1
         report.problem({ file: table.file, line, message: reason }, reason)
       }
       const target = mapping?.target ?? null
-      const checksum = target === null ? null : checksums.get(target) ?? new CollectionChecksum()
-      if (target !== null) checksums.set(target, checksum!)
+      const checksum = target === null ? null : checksums.get(target)!
       const collection = target === null ? null : options.store.collection(target)
       let batch: Doc[] = []
       const flush = async (): Promise<void> => {
@@ -373,9 +372,23 @@ export async function importConvexExport (path: string, options: ImportOptions):
       }
       await flush()
       if (options.dryRun === true) tr.imported = tr.read - tr.skipped - tr.duplicates
-      bytesBefore += table.size
-      progress(table.name, 0, true)
+      progress(table.name, table.size, true)
     }
+    // Checksums keyed in table order, whichever table finishes first.
+    for (const { mapping } of order) if (mapping !== undefined && mapping.target !== null && !checksums.has(mapping.target)) checksums.set(mapping.target, new CollectionChecksum())
+    const reports = order.map(({ table, mapping }): TableReport => ({
+      table: table.name, file: table.file, collection: mapping?.target ?? null, format: table.format, read: 0, imported: 0, present: 0, skipped: 0, reasons: {}, duplicates: 0
+    }))
+    report.tables.push(...reports)
+    // Tables no other needs (the embeddings cache) are imported beside the others: their reading workers run
+    // at the same time, and this thread maps and writes whichever batch is ready.
+    const beside = order.flatMap((o, i) => o.mapping?.beside === true ? [importTable(o, reports[i]!)] : [])
+    const inOrder = (async () => {
+      for (const [i, o] of order.entries()) if (o.mapping?.beside !== true) await importTable(o, reports[i]!)
+    })()
+    // All settle before the export is closed; a failure in order is thrown before one beside.
+    const failed = (await Promise.allSettled([inOrder, ...beside])).find((r) => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     for (const tr of report.tables) {
       totals.read += tr.read
       totals.imported += tr.imported

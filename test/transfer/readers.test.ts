@@ -158,3 +158,25 @@ test('lines the scanner does not take are read whole by JSON.parse, to the same 
   t.same(inWorker.collections, inMain.collections, 'the same checksums')
   t.same(inWorker.tables, inMain.tables, 'the same counts')
 })
+
+test('the embeddings cache is imported beside the other tables: the report keeps table order, and progress only grows to the whole', async (t) => {
+  const dir = await tempDir(t)
+  const out = join(dir, 'export')
+  await writeConvexExport({ out, memoriesPerAgent: 40 })
+  const { store: a } = await embedded.fresh(t)
+  const { store: b } = await embedded.fresh(t)
+  const events: Array<{ table: string, bytes: number, totalBytes: number }> = []
+  let clock = 0
+  // Every table in a worker; a clock that moves a second per reading, so every progress report is made.
+  const report = await importConvexExport(out, { store: a, dimension: 1024, embeddingModel: MODEL, workerMinBytes: 0, now: () => (clock += 1000), onProgress: (p) => { events.push(p) } })
+  const tables = report.tables.map((r) => r.table)
+  const cache = tables.indexOf('embeddingsCache')
+  t.ok(cache > tables.indexOf('memories') && tables.indexOf('memories') > tables.indexOf('memoryEmbeddings'), `tables in the export's order: ${tables.join(', ')}`)
+  t.same(Object.keys(report.collections), tables.filter((name) => name !== 'music'), 'checksums keyed in the same order')
+  t.ok(events.every((e, i) => i === 0 || e.bytes >= events[i - 1]!.bytes), 'progress never goes back')
+  t.equal(events.at(-1)!.bytes, events.at(-1)!.totalBytes, 'and ends at the export\'s size')
+  // One table at a time gives the same report.
+  const sequential = await importConvexExport(out, { store: b, dimension: 1024, embeddingModel: MODEL, workerMinBytes: Infinity })
+  t.same(report.collections, sequential.collections, 'the same checksums as read on this thread')
+  t.same(report.tables, sequential.tables, 'the same counts')
+})
