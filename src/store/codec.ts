@@ -1,6 +1,7 @@
 // JSON text for backups and the embedded store: binary values (Uint8Array, Buffer, typed arrays) travel as
-// {"$binary": base64}; long arrays of fractional numbers (embeddings) as {"$f64": base64 of little-endian
-// float64s}, which is exact, half the size of their decimal text, and several times faster to write and read.
+// {"$binary": base64}, except a Float64Array, which is an array of numbers (as the MongoDB store writes it too);
+// long arrays of fractional numbers (embeddings) as {"$f64": base64 of little-endian float64s}, which is exact,
+// half the size of their decimal text, and several times faster to write and read.
 // The embedded store keeps those arrays out of the text altogether (encodeRow): their float64 bytes go to a
 // binary column and the text holds {"$f64at": [offset, length]}, so SQLite's JSON functions (the indexes) parse
 // a few hundred bytes instead of 11 KB of base64, and nothing is base64-encoded.
@@ -40,9 +41,26 @@ function scratchBase64 (length: number): string {
 
 const inPlace: PackedAs = (length) => ({ $f64: scratchBase64(length) })
 
+/** A Float64Array is an array of numbers: packed when such an array would be (copied into `scratch`), else a plain one. */
+function packFloat64 (f: Float64Array, as: PackedAs): unknown {
+  let fractional = false
+  if (f.length >= PACK_MIN_LENGTH) {
+    for (let i = 0; i < f.length; i++) {
+      const x = f[i]!
+      if (x - x !== 0) return numbersOf(f) // NaN or ±Infinity: as the plain array is
+      if (!fractional && Math.floor(x) !== x) fractional = true
+    }
+  }
+  if (!fractional) return numbersOf(f)
+  if (scratch.length < f.length) scratch = new Float64Array(f.length)
+  scratch.set(f)
+  return as(f.length)
+}
+
 /** The value with binary and packed arrays replaced (packed arrays by `as`); objects are copied only where something changes. */
 function pack (value: unknown, as: PackedAs): unknown {
   if (value === null || typeof value !== 'object') return value
+  if (value instanceof Float64Array) return packFloat64(value, as)
   if (ArrayBuffer.isView(value)) return { $binary: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') }
   if (Array.isArray(value)) {
     if (packNumbers(value)) return as(value.length)

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { MongoClient, MongoServerError, type Db, type Collection as MongoCollection, type Document } from 'mongodb'
 import { redactUrl } from '../config.ts'
 import { collectionNames, collections, indexName, type CollectionName } from './collections.ts'
+import { numbersOf } from './codec.ts'
 import { DuplicateKeyError, StoreUnavailableError } from './errors.ts'
 import { MongoChangeFeed, type MongoChangeFeedOptions } from './mongoChangeFeed.ts'
 import type { ChangeFeed, Collection, Doc, Filter, FindOneOptions, FindOptions, NewDoc, Sort, Store, Update, UpdateResult } from './types.ts'
@@ -29,6 +30,28 @@ function withTieBreaks (sort: Sort | undefined): Sort {
 /** A projection of these top-level fields; `_id` comes anyway, `_creationTime` is added (every document has both). */
 function projectionOf (fields: readonly string[] | undefined): Document | undefined {
   return fields === undefined ? undefined : Object.fromEntries([...fields, '_creationTime'].map((f) => [f, 1]))
+}
+
+/**
+ * The value with each Float64Array (the import's embeddings) as an array of numbers, which BSON would make
+ * binary; objects and arrays are copied only where something changes, never changed in place.
+ */
+function plainNumbers (value: unknown): unknown {
+  if (value instanceof Float64Array) return numbersOf(value)
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value
+  const isArray = Array.isArray(value)
+  if (!isArray && Object.getPrototypeOf(value) !== Object.prototype) return value // ObjectId, Date, Binary, …
+  let out: Record<string, unknown> | unknown[] | null = null
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key]
+    if (item === null || typeof item !== 'object') continue
+    const next = plainNumbers(item)
+    if (next !== item) {
+      out ??= isArray ? (value as unknown[]).slice() : { ...(value as Record<string, unknown>) }
+      ;(out as Record<string, unknown>)[key] = next
+    }
+  }
+  return out ?? value
 }
 
 function isDuplicate (err: unknown): boolean {
@@ -136,7 +159,7 @@ class MongoStoreCollection<T extends Doc> implements Collection<T> {
   }
 
   #complete (doc: NewDoc<T>): T {
-    return { ...doc, _id: doc._id ?? randomUUID(), _creationTime: doc._creationTime ?? this.#now() } as T
+    return plainNumbers({ ...doc, _id: doc._id ?? randomUUID(), _creationTime: doc._creationTime ?? this.#now() }) as T
   }
 
   /** Upserts must create string ids and a creation time, like inserts. */

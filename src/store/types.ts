@@ -57,9 +57,12 @@ export interface UpdateResult {
 
 export interface Collection<T extends Doc = Doc> {
   readonly name: CollectionName
-  /** Inserts one document; throws DuplicateKeyError when _id or a unique index collides. */
+  /**
+   * Inserts one document; throws DuplicateKeyError when _id or a unique index collides. In an inserted document
+   * a Float64Array is an array of numbers: written, and read back, as one (other typed arrays are binary).
+   */
   insertOne (doc: NewDoc<T>): Promise<T>
-  /** Inserts many; with ignoreDuplicates, documents that collide are skipped (idempotent replays). */
+  /** Inserts many (Float64Arrays as in insertOne); with ignoreDuplicates, documents that collide are skipped (idempotent replays). */
   insertMany (docs: Array<NewDoc<T>>, options?: { ignoreDuplicates?: boolean }): Promise<{ inserted: number }>
   findOne (filter: Filter, options?: FindOneOptions): Promise<T | null>
   find (filter: Filter, options?: FindOptions): Promise<T[]>

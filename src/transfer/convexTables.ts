@@ -47,6 +47,12 @@ export interface TableMapping {
   preload?: boolean
   /** No other table's mapping needs this one's: it is imported beside the others, at the same time. */
   beside?: boolean
+  /**
+   * A top-level field of long number arrays (embeddings) that the mapping takes as the reading worker gives it,
+   * a Float64Array, and passes on as one: the stores write a Float64Array as an array of numbers, and the
+   * checksum hashes it as one, so 1,024 numbers are not copied into a plain array and back for each document.
+   */
+  float64Field?: string
   map: (doc: ConvexDoc, ctx: MapContext) => Mapped
 }
 
@@ -136,8 +142,17 @@ const schemas = {
       Type.Object({ type: Type.Literal('relationship'), playerId: Str })
     ])
   }),
-  memoryEmbeddings: Type.Object({ playerId: Str, embedding: Type.Array(Num) }),
-  embeddingsCache: Type.Object({ textHash: Type.Unknown(), embedding: Type.Array(Num) })
+  // embedding: an array of numbers or a Float64Array, checked by embeddingProblem.
+  memoryEmbeddings: Type.Object({ playerId: Str, embedding: Type.Unknown() }),
+  embeddingsCache: Type.Object({ textHash: Type.Unknown(), embedding: Type.Unknown() })
+}
+
+/** Why a document's embedding is not one: neither a Float64Array nor an array of numbers (null when it is). */
+function embeddingProblem (value: unknown): string | null {
+  if (value instanceof Float64Array) return null
+  if (!Array.isArray(value)) return 'embedding must be an array of numbers'
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'number') return `embedding.${i} must be a number`
+  return null
 }
 
 function checker (schema: TSchema): (value: unknown) => string | null {
@@ -163,7 +178,7 @@ function asIs (doc: ConvexDoc): Doc {
 }
 
 function checked (kind: keyof typeof schemas, doc: ConvexDoc, build: () => Mapped): Mapped {
-  const problem = check[kind](doc)
+  const problem = check[kind](doc) ?? ('embedding' in schemas[kind].properties ? embeddingProblem(doc.embedding) : null)
   return problem === null ? build() : { skip: `not an AI Town ${kind} document: ${problem}` }
 }
 
@@ -394,8 +409,9 @@ export const tableMappings: TableMapping[] = [
   {
     table: 'memoryEmbeddings',
     target: 'memoryEmbeddings',
+    float64Field: 'embedding',
     map: (doc, ctx) => checked('memoryEmbeddings', doc, () => {
-      const length = (doc.embedding as number[]).length
+      const length = (doc.embedding as ArrayLike<number>).length
       if (length !== ctx.dimension) {
         ctx.skippedEmbeddings.add(doc._id)
         return { skip: `embedding has ${length} dimensions, EMBEDDING_DIMENSION is ${ctx.dimension}` }
@@ -422,10 +438,11 @@ export const tableMappings: TableMapping[] = [
     table: 'embeddingsCache',
     target: 'embeddingsCache',
     beside: true,
+    float64Field: 'embedding',
     map: (doc, ctx) => checked('embeddingsCache', doc, () => {
       const hash = bytesField(doc.textHash)
       if (hash === null || hash.length !== 32) return { skip: 'textHash must be the 32 bytes of a SHA-256' }
-      const length = (doc.embedding as number[]).length
+      const length = (doc.embedding as ArrayLike<number>).length
       if (length !== ctx.dimension) return { skip: `embedding has ${length} dimensions, EMBEDDING_DIMENSION is ${ctx.dimension}` }
       const textHash = hash.toString('hex')
       if (ctx.cacheKeys.has(textHash)) return { duplicate: 'the same text cached twice: the first entry is kept' }

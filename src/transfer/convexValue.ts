@@ -50,10 +50,17 @@ export function decodeExportValue (value: unknown): unknown {
   return obj
 }
 
-/** A parsed documents.jsonl line, its encoded values decoded and its _id and _creationTime checked. */
-export function exportDocument (parsed: unknown): Record<string, unknown> & { _id: string, _creationTime: number } {
+/**
+ * A parsed documents.jsonl line, its encoded values decoded and its _id and _creationTime checked. The top-level
+ * field `float64Field`, when the reading worker gave it as a Float64Array, stays one.
+ */
+export function exportDocument (parsed: unknown, float64Field?: string): Record<string, unknown> & { _id: string, _creationTime: number } {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ExportValueError('a document must be a JSON object')
+  const obj = parsed as Record<string, unknown>
+  const kept = float64Field !== undefined && obj[float64Field] instanceof Float64Array ? obj[float64Field] : null
+  if (kept !== null) obj[float64Field!] = null // the key keeps its place
   const doc = decodeExportValue(parsed) as Record<string, unknown>
+  if (kept !== null) doc[float64Field!] = kept
   if (typeof doc._id !== 'string' || doc._id === '') throw new ExportValueError('the document has no _id string')
   if (typeof doc._creationTime !== 'number' || !Number.isFinite(doc._creationTime)) throw new ExportValueError('the document has no numeric _creationTime')
   return doc as Record<string, unknown> & { _id: string, _creationTime: number }

@@ -229,6 +229,7 @@ export async function importConvexExport (path: string, options: ImportOptions):
 
     /** Streams one table's documents through `each`; bad lines are reported and skipped. */
     const readTable = async (table: ExportTable, each: (doc: ConvexDoc, line: number) => Promise<void> | void): Promise<{ read: number, bad: number, bytes: number }> => {
+      const float64Field = mappingByTable.get(table.name)?.float64Field
       let read = 0
       let bad = 0
       let bytes = 0
@@ -254,7 +255,7 @@ export async function importConvexExport (path: string, options: ImportOptions):
             if ('error' in item) { badLine(item.n, item.error); continue }
             let doc: ConvexDoc
             try {
-              doc = exportDocument(item.doc)
+              doc = exportDocument(item.doc, float64Field)
             } catch (err) {
               if (!(err instanceof ExportValueError)) throw err
               badLine(item.n, err.message)

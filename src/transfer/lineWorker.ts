@@ -119,27 +119,36 @@ function scanLine (line) {
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || name === '__proto__' || doc[name] !== 0) return null
   typed(doc)
-  doc[name] = scanner.values.slice(0, count)
-  scanned.push(doc, name)
+  doc[name] = toArena(scanner.values, count)
   return doc
 }
-// The scanned arrays of a batch, as doc, key pairs: moved into one buffer that is transferred, not copied.
-let scanned = []
-/** One buffer for the batch's scanned arrays, the arrays views of it: one transfer instead of a copy and an allocation each. */
-function packScanned () {
-  let total = 0
-  for (let i = 0; i < scanned.length; i += 2) total += scanned[i][scanned[i + 1]].length
-  const arena = new Float64Array(total)
-  let at = 0
-  for (let i = 0; i < scanned.length; i += 2) {
-    const doc = scanned[i]
-    const values = doc[scanned[i + 1]]
-    arena.set(values, at)
-    doc[scanned[i + 1]] = arena.subarray(at, at + values.length)
-    at += values.length
+// The batch's scanned arrays are views of one buffer, transferred with the batch: no allocation and no copy
+// per array, and one transfer instead of a clone each.
+let arena = new Float64Array(1 << 18)
+let arenaUsed = 0
+function toArena (values, count) {
+  if (arenaUsed + count > arena.length) {
+    // Grown: the arrays already placed keep viewing the old buffer, which is transferred with it (below).
+    arenas.push(arena.buffer)
+    arena = new Float64Array(Math.max(arena.length, count * 4))
+    arenaUsed = 0
   }
-  scanned = []
-  return arena.buffer
+  const view = arena.subarray(arenaUsed, arenaUsed + count)
+  view.set(values.subarray(0, count))
+  arenaUsed += count
+  return view
+}
+let arenas = []
+/** The buffers this batch's arrays view, to transfer; the next batch starts a fresh one. */
+function takeArenas () {
+  const taken = arenas
+  if (arenaUsed > 0) {
+    taken.push(arena.buffer)
+    arena = new Float64Array(arena.length)
+    arenaUsed = 0
+  }
+  arenas = []
+  return taken
 }
 function parseLine (piece) {
   return scanLine(piece) ?? typed(JSON.parse(piece.toString('utf8')))
@@ -154,8 +163,7 @@ async function run () {
     if (batch.length === 0) return
     if (credits <= 0) await new Promise((resolve) => { wake = resolve })
     credits--
-    const arena = packScanned()
-    parentPort.postMessage({ items: batch, bytes }, [arena])
+    parentPort.postMessage({ items: batch, bytes }, takeArenas())
     batch = []
     size = 0
   }

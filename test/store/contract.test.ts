@@ -76,6 +76,26 @@ for (const target of storeTargets()) {
       t.equal(await inputs.count(), 2)
     })
 
+    t.test('a Float64Array in an inserted document is an array of numbers: written and read back as one', async (t) => {
+      const { store } = await target.fresh(t)
+      const embeddings = store.collection('memoryEmbeddings')
+      const long = Float64Array.from({ length: 1024 }, (_, i) => Math.sin(i) / 7)
+      long[3] = -0
+      const whole = Float64Array.from({ length: 100 }, (_, i) => i) // no fraction: stays a JSON array on the embedded store
+      const short = new Float64Array([0.5, -1.25])
+      const given = { _id: 'f', playerId: 'p', worldId: 'w', embedding: long, nested: { list: [short, whole] } }
+      await embeddings.insertMany([given])
+      await embeddings.insertOne({ _id: 'g', playerId: 'p', worldId: 'w', embedding: long })
+      const read = await embeddings.findOne({ _id: 'f' })
+      t.ok(Array.isArray(read!.embedding), 'a plain array')
+      t.same(read!.embedding, Array.from(long))
+      t.ok(Object.is((read!.embedding as number[])[3], -0), 'bit for bit (-0 stays -0)')
+      t.same(read!.nested, { list: [[0.5, -1.25], Array.from(whole)] }, 'nested ones too')
+      t.same((await embeddings.findOne({ _id: 'g' }))!.embedding, Array.from(long), 'insertOne as insertMany')
+      t.ok(given.embedding instanceof Float64Array && given.nested.list[0] instanceof Float64Array, 'the document given is left as it was')
+      t.same((await embeddings.find({ playerId: 'p' }, { sort: { _id: 1 } })).map((d) => d._id), ['f', 'g'], 'and both are found by their fields')
+    })
+
     t.test('insertMany with ignoreDuplicates skips collisions and counts what it inserted', async (t) => {
       const { store } = await target.fresh(t)
       const inputs = store.collection<InputDoc>('inputs')
