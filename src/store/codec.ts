@@ -31,17 +31,21 @@ function packNumbers (arr: unknown[]): boolean {
   return fractional
 }
 
-/** What a packed array (its float64s in `scratch`, `length` of them) is replaced with. */
-type PackedAs = (length: number) => unknown
+/**
+ * What a packed array is replaced with: its `length` float64s are in `source` (a Float64Array given as such) or
+ * else in `scratch`.
+ */
+type PackedAs = (length: number, source?: Float64Array) => unknown
 
-/** Base64 of the first `length` float64s in `scratch`. */
-function scratchBase64 (length: number): string {
-  return Buffer.from(scratch.buffer, 0, length * 8).toString('base64')
+/** Base64 of the packed array's float64s. */
+function packedBase64 (length: number, source: Float64Array | undefined): string {
+  const from = source ?? scratch
+  return Buffer.from(from.buffer, from.byteOffset, length * 8).toString('base64')
 }
 
-const inPlace: PackedAs = (length) => ({ $f64: scratchBase64(length) })
+const inPlace: PackedAs = (length, source) => ({ $f64: packedBase64(length, source) })
 
-/** A Float64Array is an array of numbers: packed when such an array would be (copied into `scratch`), else a plain one. */
+/** A Float64Array is an array of numbers: packed when such an array would be (as it is, not copied), else a plain one. */
 function packFloat64 (f: Float64Array, as: PackedAs): unknown {
   let fractional = false
   if (f.length >= PACK_MIN_LENGTH) {
@@ -52,9 +56,7 @@ function packFloat64 (f: Float64Array, as: PackedAs): unknown {
     }
   }
   if (!fractional) return numbersOf(f)
-  if (scratch.length < f.length) scratch = new Float64Array(f.length)
-  scratch.set(f)
-  return as(f.length)
+  return as(f.length, f)
 }
 
 /** The value with binary and packed arrays replaced (packed arrays by `as`); objects are copied only where something changes. */
@@ -136,8 +138,8 @@ const PLACEHOLDER_JSON = JSON.stringify(PLACEHOLDER_OBJECT)
 export function encodeDoc (doc: unknown): string {
   const packed: string[] = []
   // Packed arrays become {"$f64": PLACEHOLDER}; their base64 goes there, in the order JSON.stringify meets them.
-  const text = JSON.stringify(pack(doc, (length) => {
-    packed.push(scratchBase64(length))
+  const text = JSON.stringify(pack(doc, (length, source) => {
+    packed.push(packedBase64(length, source))
     return PLACEHOLDER_OBJECT
   }))
   if (packed.length === 0) return text
@@ -161,16 +163,17 @@ export interface Row {
   bin: Buffer | null
 }
 
-/** Packed arrays' float64s of the row being encoded: copied out of `scratch` one after another. */
+/** Packed arrays' float64s of the row being encoded, one after another (copied out of `scratch`; a Float64Array as it is). */
 let rowParts: Float64Array[] = []
 let rowLength = 0
-const intoRow: PackedAs = (length) => {
+const intoRow: PackedAs = (length, source) => {
   const at = rowLength
-  rowParts.push(scratch.slice(0, length))
+  rowParts.push(source ?? scratch.slice(0, length))
   rowLength += length
   return { $f64at: [at, length] }
 }
 
+/** The row of a document. Its `bin` may share memory with a Float64Array of the document: write it before changing that. */
 export function encodeRow (doc: unknown): Row {
   rowParts = []
   rowLength = 0
@@ -178,7 +181,8 @@ export function encodeRow (doc: unknown): Row {
   if (rowParts.length === 0) return { text, bin: null }
   const parts = rowParts
   rowParts = []
-  if (parts.length === 1) return { text, bin: Buffer.from(parts[0]!.buffer) }
+  // One array (an embedding): its own bytes, not copied here (SQLite copies what is bound).
+  if (parts.length === 1) return { text, bin: Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength) }
   const bin = new Float64Array(rowLength)
   let at = 0
   for (const part of parts) { bin.set(part, at); at += part.length }

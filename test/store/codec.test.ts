@@ -65,3 +65,20 @@ test('a row keeps packed arrays as float64 bytes beside the text, and decodes to
   // A row written before the binary column (base64 in the text, no bytes) reads as before.
   t.same(decodeRow(encodeDoc(docs[1]), null), decodeDoc(JSON.stringify(reference(docs[1]))))
 })
+
+test('a Float64Array is written as the array of numbers it holds', async (t) => {
+  const numbers = vector(1024, 10)
+  const arena = new Float64Array(3000)
+  arena.set(numbers, 700)
+  const view = arena.subarray(700, 1724) // as the import hands embeddings over: views of one buffer
+  const asArray = { _id: 'a', embedding: numbers }
+  const asTyped = { _id: 'a', embedding: view }
+  t.equal(encodeDoc(asTyped), encodeDoc(asArray), 'the same JSON text as the plain array')
+  const row = encodeRow(asTyped)
+  t.equal(row.text, encodeRow(asArray).text)
+  t.same(decodeRow(row.text, row.bin), asArray, 'and reads back as a plain array')
+  // Too short, or no fraction: a plain JSON array, as the array would be.
+  t.equal(encodeDoc({ v: new Float64Array([0.5, 1.5]) }), '{"v":[0.5,1.5]}')
+  t.equal(encodeRow({ v: Float64Array.from({ length: 100 }, (_, i) => i) }).bin, null)
+  t.same(decodeRow(encodeRow({ v: Float64Array.from({ length: 100 }, (_, i) => i) }).text, null), { v: Array.from({ length: 100 }, (_, i) => i) })
+})
