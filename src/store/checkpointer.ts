@@ -68,11 +68,6 @@ export class Checkpointer {
     this.#restartFrames = options.restartFrames ?? 32_768
   }
 
-  /** Whether checkpoints run in the worker now. */
-  get running (): boolean {
-    return this.#worker !== null
-  }
-
   /** After a write transaction of about `bytes`: starts the worker once the store writes in bulk, and nudges it. */
   wrote (bytes: number): void {
     if (this.#worker === null) {
