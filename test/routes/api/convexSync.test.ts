@@ -14,7 +14,7 @@ import { startServer } from '../../helpers/server.ts'
 interface Frame { type: string, startVersion?: { querySet: number, identity: number, ts: string }, endVersion?: { querySet: number, identity: number, ts: string }, modifications?: Array<{ type: string, queryId: number, value?: unknown }> }
 interface Sent { type: string, modifications?: Array<{ type: string, queryId: number, udfPath?: string }> }
 interface P { id: string, human?: string, position: { x: number, y: number }, pathfinding?: { state: { kind: string, path?: unknown[][] } } }
-interface State { world: { _id: string, players: P[], agents: Array<{ playerId: string }>, conversations: Array<{ id: string, participants: Array<{ playerId: string, invited: number, status: { kind: string } }> }> }, engine: { _id: string, currentTime: number } }
+interface State { world: { _id: string, players: P[], agents: Array<{ playerId: string }>, conversations: Array<{ id: string, participants: Array<{ playerId: string, invited: number, status: { kind: string, started?: number } }> }> }, engine: { _id: string, currentTime: number } }
 interface Descriptions { worldMap: { width: number, tileSetUrl: string }, playerDescriptions: Array<{ playerId: string, name: string }> }
 
 const ts = (encoded: string): bigint => Buffer.from(encoded, 'base64').readBigUInt64LE()
@@ -140,7 +140,10 @@ for (const target of storeTargets()) {
       const conversationId = invited.value!
       const conversation = (await until<State>(client, anyApi.world.worldState, { worldId }, (s) => s.world.conversations.some((c) => c.id === conversationId)))
         .world.conversations.find((c) => c.id === conversationId)!
-      t.match(conversation.participants.find((m) => m.playerId === playerId), { invited: Number, status: { kind: 'walkingOver' } }, 'participants in AI Town\'s shape')
+      // The inviter walks over until both are close; a slow poll may first see the conversation already started.
+      const me = conversation.participants.find((m) => m.playerId === playerId)
+      t.match(me, { invited: Number, status: { kind: /^(walkingOver|participating)$/ } }, 'participants in AI Town\'s shape')
+      if (me?.status.kind === 'participating') t.match(me.status, { started: Number }, 'a participating member says when it started')
       await client.mutation(anyApi.messages.writeMessage, { worldId, conversationId, messageUuid: randomUUID(), playerId, text: 'Hello there!' })
       const messages = await until<Array<{ author: string, text: string }>>(client, anyApi.messages.listMessages, { worldId, conversationId }, (list) => list.some((m) => m.author === playerId))
       t.equal(messages.find((m) => m.author === playerId)?.text, 'Hello there!')
