@@ -46,6 +46,25 @@ export async function stopChild (child: ChildProcess, exited: Promise<unknown>):
   if (code === 'timeout') child.kill('SIGKILL')
 }
 
+/**
+ * The server's own part of each step's delivery: commit → its first and its last frame handed to the sockets, and
+ * the time between them (sorted; one per step for which both the commit and a fan-out were seen).
+ */
+export function serverFanOuts (commits: Array<[number, number]>, fanOuts: Array<[number, number, number, number]>): { sortedToFirst: Float64Array, sortedToLast: Float64Array, sortedDuration: Float64Array } {
+  const commitAt = new Map(commits)
+  const toFirst: number[] = []
+  const toLast: number[] = []
+  const duration: number[] = []
+  for (const [currentTime, startedAt, endedAt] of fanOuts) {
+    const at = commitAt.get(currentTime)
+    if (at === undefined) continue
+    toFirst.push(startedAt - at)
+    toLast.push(endedAt - at)
+    duration.push(endedAt - startedAt)
+  }
+  return { sortedToFirst: Float64Array.from(toFirst).sort(), sortedToLast: Float64Array.from(toLast).sort(), sortedDuration: Float64Array.from(duration).sort() }
+}
+
 /** Runs the file as the server child (BENCH_ROLE=server) or as the benchmark itself. */
 export function runRole (serve: () => Promise<void>, main: () => Promise<void>): void {
   if (process.env.BENCH_ROLE === 'server') serve().catch((err: unknown) => { console.error(err); process.exit(1) })

@@ -6,7 +6,9 @@
 // endVersion, exactly, and ts grows); commit → client = receive time − when the step's commit reached the store's change
 // feed (noted in the server child), for the step whose engine.currentTime the worldState value carries. A mutation's
 // round trip ends when the official client would resolve it: its MutationResponse has come and a Transition has
-// reached the response's ts. Afterwards bench/ws.ts runs at the same size, for its figures beside these.
+// reached the response's ts. The server's own part is shown apart: when the hub began and finished handing a step's
+// frames to the sockets (its townhall.realtime.delivery diagnostics channel). Afterwards bench/ws.ts runs at the same
+// size, for its figures beside these.
 // Prints a table and ends with RESULT {json}.
 // BENCH_CLIENTS, BENCH_SECONDS, BENCH_AGENTS and BENCH_MUTATORS change the size; BENCH_WS=0 skips bench/ws.ts.
 import { randomUUID } from 'node:crypto'
@@ -14,7 +16,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import { ask, cpuPressure, forkServer, largest, quantile, report, runBench, runRole, sleep, stepDelays, stopChild } from './lib.ts'
+import { ask, cpuPressure, forkServer, largest, quantile, report, runBench, runRole, serverFanOuts, sleep, stepDelays, stopChild } from './lib.ts'
 import { serveTown, type FromServer, type ToServer } from './town.ts'
 
 const TRANSITION_PREFIX = Buffer.from('{"type":"Transition"')
@@ -257,6 +259,7 @@ async function main (): Promise<void> {
     const mutationsSent = roundTrips.length + unresolved + mutationFailures
 
     const { sorted, sortedFromCommit, sortedStepLag, sortedSpread } = stepDelays(delays, stamps, samples, server.commits, steps)
+    const fanOut = serverFanOuts(server.commits, server.fanOuts)
     const sortedRoundTrips = Float64Array.from(roundTrips).sort()
     const sortedResponses = Float64Array.from(responseTimes).sort()
     const starved = clients.filter((c) => windowEnded - c.lastTransition > starvedAfterMs).length
@@ -299,6 +302,11 @@ async function main (): Promise<void> {
       stepStartToCommitMaxMs: ms(largest(sortedStepLag)),
       fanOutSpreadP50Ms: ms(quantile(sortedSpread, 0.5)),
       fanOutSpreadMaxMs: ms(largest(sortedSpread)),
+      serverCommitToFirstSendP50Ms: ms(quantile(fanOut.sortedToFirst, 0.5)),
+      serverCommitToLastSendP50Ms: ms(quantile(fanOut.sortedToLast, 0.5)),
+      serverCommitToLastSendP99Ms: ms(quantile(fanOut.sortedToLast, 0.99)),
+      serverSendingP50Ms: ms(quantile(fanOut.sortedDuration, 0.5)),
+      serverSendingMaxMs: ms(largest(fanOut.sortedDuration)),
       mutators: mutatorCount,
       mutationsSent,
       mutationsResolved: roundTrips.length,
@@ -356,6 +364,9 @@ async function main (): Promise<void> {
       ['delay p50 / p99 / max (ms), from currentTime', `${String(result.delayP50Ms)} / ${String(result.delayP99Ms)} / ${String(result.delayMaxMs)}`],
       ['  of which step start → commit p50 / max (ms)', `${String(result.stepStartToCommitP50Ms)} / ${String(result.stepStartToCommitMaxMs)}`],
       ['fan-out spread, first → last client, p50 / max (ms)', `${String(result.fanOutSpreadP50Ms)} / ${String(result.fanOutSpreadMaxMs)}`],
+      ['in the server: commit → first frame sent, p50 (ms)', String(result.serverCommitToFirstSendP50Ms)],
+      ['  commit → last frame sent, p50 / p99 (ms)', `${String(result.serverCommitToLastSendP50Ms)} / ${String(result.serverCommitToLastSendP99Ms)}`],
+      ['  first → last frame sent, p50 / max (ms)', `${String(result.serverSendingP50Ms)} / ${String(result.serverSendingMaxMs)}`],
       ['', side('sync', ws === null ? '' : 'ws (separate run)')],
       ['commit → client p50 / p99 / max (ms)', side(`${String(result.commitToClientP50Ms)} / ${String(result.commitToClientP99Ms)} / ${String(result.commitToClientMaxMs)}`,
         `${String(ws?.commitToClientP50Ms)} / ${String(ws?.commitToClientP99Ms)} / ${String(ws?.commitToClientMaxMs)}`)],

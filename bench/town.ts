@@ -1,16 +1,22 @@
 // The server role the realtime benchmarks share: a running world of N agents in an embedded store, the app on a
-// free port, and, on request over IPC, its CPU, event-loop delay, RSS, hub stats and each step's commit time.
+// free port, and, on request over IPC, its CPU, event-loop delay, RSS, hub stats, each step's commit time, and when
+// the hub's fan-out of each step began and ended (from the townhall.realtime.delivery diagnostics channel).
 // BENCH_PROFILE=<file.cpuprofile> writes the server's CPU profile of the measured window (open it in Chrome DevTools).
+import { subscribe } from 'node:diagnostics_channel'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { DeliveryMessage } from '../src/realtime/hub.ts'
 
 export type ToServer = { type: 'measure' } | { type: 'report' } | { type: 'stop' }
 export type FromServer =
   | { type: 'ready', port: number, worldId: string }
-  | { type: 'report', cpuUserMs: number, cpuSystemMs: number, wallMs: number, loopDelayP99Ms: number, loopDelayMaxMs: number, rssMb: number, hub: unknown, commits: Array<[number, number]> }
+  | { type: 'report', cpuUserMs: number, cpuSystemMs: number, wallMs: number, loopDelayP99Ms: number, loopDelayMaxMs: number, rssMb: number, hub: unknown, commits: Array<[number, number]>, fanOuts: FanOut[] }
+
+/** One step's fan-out of world:worldState in the server: its currentTime, first and last send (Date.now()), and clients sent to. */
+export type FanOut = [currentTime: number, startedAt: number, endedAt: number, clients: number]
 
 export interface TownOptions {
   agents: number
@@ -49,6 +55,18 @@ export async function serveTown ({ agents, tmpPrefix }: TownOptions): Promise<vo
     const currentTime = (e.doc as { step?: { currentTime?: number } } | undefined)?.step?.currentTime
     if (e.id === status.worldId && typeof currentTime === 'number' && !commits.has(currentTime)) commits.set(currentTime, Date.now())
   })
+  // Each step's worldState fan-out; a step's value can go out in more than one delivery (clients held back, joins).
+  const fanOuts = new Map<number, FanOut>()
+  subscribe('townhall.realtime.delivery', (message) => {
+    const { queries, clients, startedAt, endedAt } = message as DeliveryMessage
+    for (const q of queries) {
+      const currentTime = (q.value as { engine?: { currentTime?: number } } | undefined)?.engine?.currentTime
+      if (q.path !== 'world:worldState' || typeof currentTime !== 'number') continue
+      const seen = fanOuts.get(currentTime)
+      if (seen === undefined) fanOuts.set(currentTime, [currentTime, startedAt, endedAt, clients])
+      else { seen[2] = Math.max(seen[2], endedAt); seen[3] += clients }
+    }
+  })
   const profileTo = process.env.BENCH_PROFILE
   const profiler = profileTo === undefined || profileTo === '' ? null : new Session()
   let profiled = Promise.resolve()
@@ -72,7 +90,8 @@ export async function serveTown ({ agents, tmpPrefix }: TownOptions): Promise<vo
         loopDelayMaxMs: loop.max / 1e6,
         rssMb: process.memoryUsage().rss / 2 ** 20,
         hub: fastify.realtime.stats,
-        commits: [...commits]
+        commits: [...commits],
+        fanOuts: [...fanOuts.values()]
       })
       if (profiler !== null) {
         profiled = profiler.post('Profiler.stop').then(({ profile }) => { writeFileSync(profileTo!, JSON.stringify(profile)) })

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import WebSocket from 'ws'
-import { ask, cpuPressure, forkServer, quantile, report, runRole, sleep, stepDelays, stopChild } from './lib.ts'
+import { ask, cpuPressure, forkServer, largest, quantile, report, runRole, serverFanOuts, sleep, stepDelays, stopChild } from './lib.ts'
 import { serveTown, type FromServer, type ToServer } from './town.ts'
 
 const VALUE_PREFIX = Buffer.from('{"type":"value"')
@@ -122,6 +122,7 @@ async function main (): Promise<void> {
     loop.disable()
 
     const { sorted, sortedFromCommit, sortedStepLag, sortedSpread } = stepDelays(delays, stamps, samples, server.commits, steps)
+    const fanOut = serverFanOuts(server.commits, server.fanOuts)
     const starved = clients.filter((c) => windowEnded - c.lastReceive > starvedAfterMs).length
     const closed = clients.filter((c) => c.closed !== null).length
     const serverCpuPct = (server.cpuUserMs + server.cpuSystemMs) / server.wallMs * 100
@@ -141,6 +142,11 @@ async function main (): Promise<void> {
       stepStartToCommitMaxMs: Number((sortedStepLag.length > 0 ? sortedStepLag[sortedStepLag.length - 1]! : 0).toFixed(1)),
       fanOutSpreadP50Ms: Number(quantile(sortedSpread, 0.5).toFixed(1)),
       fanOutSpreadMaxMs: Number((sortedSpread.length > 0 ? sortedSpread[sortedSpread.length - 1]! : 0).toFixed(1)),
+      serverCommitToFirstSendP50Ms: Number(quantile(fanOut.sortedToFirst, 0.5).toFixed(1)),
+      serverCommitToLastSendP50Ms: Number(quantile(fanOut.sortedToLast, 0.5).toFixed(1)),
+      serverCommitToLastSendP99Ms: Number(quantile(fanOut.sortedToLast, 0.99).toFixed(1)),
+      serverSendingP50Ms: Number(quantile(fanOut.sortedDuration, 0.5).toFixed(1)),
+      serverSendingMaxMs: Number(largest(fanOut.sortedDuration).toFixed(1)),
       messagesPerSecond: Number((received / windowS).toFixed(1)),
       mbPerSecond: Number((bytes / windowS / 2 ** 20).toFixed(2)),
       valuesPerClientPerSecond: Number((received / windowS / clientCount).toFixed(2)),
@@ -177,6 +183,9 @@ async function main (): Promise<void> {
       ['  of which step start → commit p50 / max (ms)', `${result.stepStartToCommitP50Ms} / ${result.stepStartToCommitMaxMs}`],
       ['commit → client p50 / p99 / max (ms)', `${result.commitToClientP50Ms} / ${result.commitToClientP99Ms} / ${result.commitToClientMaxMs}`],
       ['fan-out spread, first → last client, p50 / max (ms)', `${result.fanOutSpreadP50Ms} / ${result.fanOutSpreadMaxMs}`],
+      ['in the server: commit → first frame sent, p50 (ms)', result.serverCommitToFirstSendP50Ms],
+      ['  commit → last frame sent, p50 / p99 (ms)', `${result.serverCommitToLastSendP50Ms} / ${result.serverCommitToLastSendP99Ms}`],
+      ['  first → last frame sent, p50 / max (ms)', `${result.serverSendingP50Ms} / ${result.serverSendingMaxMs}`],
       ['starved (nothing for 5 s)', starved],
       ['closed by the server', closed],
       ['version regressions', regressions],

@@ -5,6 +5,7 @@
 // value; a client whose buffer stays over the hard limit is closed. The hub has the feed watch a table only
 // while a subscription reads it: an instance that no one watches opens no change stream.
 import { createHash } from 'node:crypto'
+import { channel } from 'node:diagnostics_channel'
 import type { Caller } from '../api/auth.ts'
 import type { FunctionContext, FunctionDef, FunctionRegistry } from '../api/registry.ts'
 import { convexToJson } from '../api/convexJson.ts'
@@ -68,6 +69,19 @@ export interface HubOptions {
 const WATCHED = 'world:worldState'
 /** Clients sent to between two turns of the event loop when one change fans out. */
 const DELIVERY_SLICE = 64
+
+/** What `townhall.realtime.delivery` publishes after each fan-out (for tracing and benchmarks). */
+export interface DeliveryMessage {
+  /** The queries whose new values went out: path, arguments, version and value. */
+  queries: Array<{ path: string, args: unknown, version: number, value: unknown }>
+  /** How many clients were sent to. */
+  clients: number
+  /** Date.now() when the first and the last client was sent to. */
+  startedAt: number
+  endedAt: number
+}
+/** Published after every fan-out that sent to at least one client; costs nothing while nobody subscribes. */
+export const deliveryChannel = channel('townhall.realtime.delivery')
 
 export function queryError (err: unknown): QueryError {
   const e = err as { statusCode?: unknown, code?: unknown, message?: unknown }
@@ -260,7 +274,9 @@ export class RealtimeHub {
       const other = companionOf(g)
       const was = before.get(g)!
       if (other === undefined || g.version === was.version || g.error !== null) continue
-      if (g.def.companion!.when(was.value, g.value)) companions.add(other)
+      // A client that watches both would have the new value held until the companion is read after it (see #send):
+      // read it now, in this refresh, rather than in another one later.
+      if (g.def.companion!.when(was.value, g.value) || this.#watchedTogether(g, other)) companions.add(other)
     }
     await Promise.all([...companions].map(async (c) => {
       // A computation already under way may have read before the queries above: let it finish, then read again.
@@ -321,7 +337,7 @@ export class RealtimeHub {
    * Sends every member of these groups what it has not seen yet: one batch per client, in slices of clients
    * with a turn of the event loop between them, so a mutation arriving during a big fan-out waits one slice.
    */
-  async #deliver (groups: Iterable<Group>): Promise<void> {
+  async #deliver (groups: Group[]): Promise<void> {
     const batches = new Map<number, { client: HubClient, members: Array<[Group, Member]> }>()
     for (const group of groups) {
       for (const member of group.members.values()) {
@@ -339,25 +355,34 @@ export class RealtimeHub {
       }
     }
     let sent = 0
+    /** The groups whose values went out (held-back ones included), for the delivery channel. */
+    const delivered = new Set<Group>()
+    const startedAt = Date.now()
+    let tried = 0
     for (const { client, members } of batches.values()) {
-      if (sent > 0 && sent % DELIVERY_SLICE === 0) await new Promise((resolve) => setImmediate(resolve))
-      sent++
+      if (tried > 0 && tried % DELIVERY_SLICE === 0) await new Promise((resolve) => setImmediate(resolve))
+      tried++
       // A newer refresh may have reached this client while we yielded: send only what it still lacks.
       const unseen = members.filter(([group, member]) => member.sentVersion < group.version && group.members.get(`${member.client.id}:${member.subId}`) === member)
-      if (unseen.length > 0) this.#send(client, unseen)
+      if (unseen.length > 0 && this.#send(client, unseen, delivered)) sent++
+    }
+    if (sent > 0 && deliveryChannel.hasSubscribers) {
+      const queries = [...delivered].map((g) => ({ path: g.def.path, args: g.args, version: g.version, value: g.value }))
+      deliveryChannel.publish({ queries, clients: sent, startedAt, endedAt: Date.now() } satisfies DeliveryMessage)
     }
   }
 
-  #send (client: HubClient, members: Array<[Group, Member]>): void {
+  /** Sends what of `members` is ready (adding their groups to `sentGroups`); false when nothing went out. */
+  #send (client: HubClient, members: Array<[Group, Member]>, sentGroups?: Set<Group>): boolean {
     const buffered = client.bufferedAmount()
     if (buffered > this.#o.hardLimitBytes) {
       client.close(1013, 'too slow: the send buffer is over its limit')
-      return
+      return false
     }
     if (buffered > this.#o.softLimitBytes) {
       // Skip ahead: this client gets the newest values once its buffer drains, never a backlog.
       for (const [, member] of members) member.pending = true
-      return
+      return false
     }
     // A query whose companion this client also watches waits until the companion has been read after it:
     // the client never holds a world whose players its descriptions do not know yet.
@@ -372,7 +397,18 @@ export class RealtimeHub {
       } else ready.push([group, member])
     }
     if (held) this.#schedule()
-    if (ready.length > 0) client.push(ready.map(([group, member]) => this.#update(group, member)))
+    if (ready.length === 0) return false
+    client.push(ready.map(([group, member]) => this.#update(group, member)))
+    if (sentGroups !== undefined) for (const [group] of ready) sentGroups.add(group)
+    return true
+  }
+
+  /** Whether some client watches both the group and its companion. */
+  #watchedTogether (group: Group, companion: Group): boolean {
+    for (const member of companion.members.values()) {
+      for (const g of this.#byClient.get(member.client.id)?.values() ?? []) if (g === group) return true
+    }
+    return false
   }
 
   /** The companion group of `group` when this client watches it too. */

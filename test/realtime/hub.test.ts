@@ -1,39 +1,37 @@
 // The subscription hub over a real store and change feed: coalescing, versions, skip-ahead for slow clients.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { test } from 'tap'
 import { Type } from 'typebox'
 import { storeTargets } from '../helpers/stores.ts'
 import { quietLog, waitFor } from '../helpers/engine.ts'
 import { FunctionRegistry, defineFunction, type FunctionContext } from '../../src/api/registry.ts'
-import { RealtimeHub, type HubClient, type HubUpdate } from '../../src/realtime/hub.ts'
+import { RealtimeHub, type DeliveryMessage, type HubClient, type HubUpdate } from '../../src/realtime/hub.ts'
 import type { ChangeEvent, ChangeFeed, Store } from '../../src/store/types.ts'
 import { MongoStore } from '../../src/store/mongo.ts'
 import { MongoChangeFeed } from '../../src/store/mongoChangeFeed.ts'
 
-const counter = defineFunction({
-  path: 'test:counter',
-  kind: 'query',
-  access: 'public',
-  description: 'the counter document',
-  args: Type.Object({ id: Type.String() }),
-  returns: Type.Unknown(),
-  tables: ['engines'],
-  affectedBy: (e, args) => e.id === args.id,
-  handler: async (ctx, { id }) => (await ctx.store.collection('engines').findOne({ _id: id }))?.n ?? null
-})
+/** A query of one counter document (`engines`), woken by changes to it; `companion` as the registry defines it. */
+function counterQuery<P extends string> (path: P, description: string, companion?: { path: string, when: (before: unknown, after: unknown) => boolean }) {
+  return defineFunction({
+    path,
+    kind: 'query',
+    access: 'public',
+    description,
+    args: Type.Object({ id: Type.String() }),
+    returns: Type.Unknown(),
+    tables: ['engines'],
+    affectedBy: (e, args) => e.id === args.id,
+    ...(companion === undefined ? {} : { companion }),
+    handler: async (ctx, { id }) => (await ctx.store.collection('engines').findOne({ _id: id }))?.n ?? null
+  })
+}
 
+const counter = counterQuery('test:counter', 'the counter document')
 // A query whose companion re-reads a collection no change reaches it from: fresh only through the companion rule.
-const list = defineFunction({
-  path: 'test:list',
-  kind: 'query',
-  access: 'public',
-  description: 'the counter, with the label query as its companion',
-  args: Type.Object({ id: Type.String() }),
-  returns: Type.Unknown(),
-  tables: ['engines'],
-  affectedBy: (e, args) => e.id === args.id,
-  companion: { path: 'test:label', when: (before, after) => before !== after },
-  handler: async (ctx, { id }) => (await ctx.store.collection('engines').findOne({ _id: id }))?.n ?? null
-})
+const list = counterQuery('test:list', 'the counter, with the label query as its companion', { path: 'test:label', when: (before, after) => before !== after })
+// The same with a companion its rule never asks for: AI Town's worldState between joins.
+const steady = counterQuery('test:steady', 'the counter, with the label query as a companion its rule never asks for', { path: 'test:label', when: () => false })
+const labelReads = { n: 0 }
 const label = defineFunction({
   path: 'test:label',
   kind: 'query',
@@ -41,7 +39,7 @@ const label = defineFunction({
   description: 'a label no subscription wakes on its own',
   args: Type.Object({ id: Type.String() }),
   returns: Type.Unknown(),
-  handler: async (ctx, { id }) => (await ctx.store.collection('maps').findOne({ _id: id }))?.label ?? null
+  handler: async (ctx, { id }) => { labelReads.n++; return (await ctx.store.collection('maps').findOne({ _id: id }))?.label ?? null }
 })
 
 interface Received { id: string, version: number, value: unknown }
@@ -63,9 +61,10 @@ function fakeSocket (id: number): HubClient & { frames: Received[], batches: num
   return c
 }
 
-async function hubOn (t: { teardown: (fn: () => unknown) => void }, store: Store, feed?: ChangeFeed): Promise<RealtimeHub> {
+/** A hub on the store; `drain: false` leaves out the periodic drain of held-back and skipped updates. */
+async function hubOn (t: { teardown: (fn: () => unknown) => void }, store: Store, feed?: ChangeFeed, { drain = true } = {}): Promise<RealtimeHub> {
   feed ??= await store.openChangeFeed()
-  const registry = new FunctionRegistry().add(counter, list, label)
+  const registry = new FunctionRegistry().add(counter, list, label, steady)
   const hub = new RealtimeHub({
     registry,
     feed,
@@ -75,7 +74,7 @@ async function hubOn (t: { teardown: (fn: () => unknown) => void }, store: Store
     hardLimitBytes: 10_000,
     context: (caller) => ({ store, caller, adminEnabled: false, now: Date.now, publicUrl: 'http://localhost', log: quietLog, engine: null as never } satisfies FunctionContext)
   })
-  hub.start()
+  if (drain) hub.start()
   await feed.ready()
   t.teardown(async () => { await hub.close(); await feed.close() })
   return hub
@@ -177,6 +176,32 @@ for (const target of storeTargets()) {
     await new Promise((resolve) => setTimeout(resolve, 100))
     t.equal(a.batches, 1, 'the change reached the client as one batch')
     t.same(a.frames.slice(3).map((f) => [f.id, f.value]).sort(), [['count', 1], ['label', 'second'], ['list', 1]], 'both queries of the change, and the companion re-read with them')
+  })
+
+  test(`hub: a query watched with its companion goes out in the refresh of its change, the companion read after it (${target.name})`, async (t) => {
+    const { store } = await target.fresh(t)
+    await store.collection('engines').insertOne({ _id: 'c', n: 0 })
+    await store.collection('maps').insertOne({ _id: 'c', label: 'first' })
+    // No periodic drain: an update held back for its companion would never go out.
+    const hub = await hubOn(t, store, undefined, { drain: false })
+    const a = fakeSocket(1)
+    const b = fakeSocket(2)
+    a.take(await hub.subscribe(a, 'steady', 'test:steady', { id: 'c' }))
+    a.take(await hub.subscribe(a, 'label', 'test:label', { id: 'c' }))
+    b.take(await hub.subscribe(b, 'steady', 'test:steady', { id: 'c' }))
+    const published: DeliveryMessage[] = []
+    const onDelivery = (m: unknown): void => { published.push(m as DeliveryMessage) }
+    subscribe('townhall.realtime.delivery', onDelivery)
+    t.teardown(() => { unsubscribe('townhall.realtime.delivery', onDelivery) })
+    const readsBefore = labelReads.n
+    const changedAt = Date.now()
+    await store.collection('engines').updateOne({ _id: 'c' }, { $set: { n: 1 } })
+    await waitFor('the new value at both clients', async () => a.frames.at(-1)?.value === 1 && b.frames.at(-1)?.value === 1, 5000)
+    t.equal(labelReads.n - readsBefore, 1, 'the companion was read once, with the change')
+    t.same(a.frames.slice(2).map((f) => [f.id, f.value]), [['steady', 1]], 'the unchanged companion is not sent again')
+    t.equal(published.length, 1, 'one fan-out is published on the delivery channel')
+    t.match(published[0], { queries: [{ path: 'test:steady', args: { id: 'c' }, value: 1 }], clients: 2 })
+    t.ok(published[0]!.startedAt >= changedAt && published[0]!.endedAt >= published[0]!.startedAt, 'with when it began and ended')
   })
 
   test(`hub: a table is watched only while a subscription reads it; passive listeners open nothing (${target.name})`, async (t) => {
