@@ -228,11 +228,10 @@ export async function importConvexExport (path: string, options: ImportOptions):
     const byName = new Map(tables.map((t) => [t.name, t]))
 
     /** Streams one table's documents through `each`; bad lines are reported and skipped. */
-    const readTable = async (table: ExportTable, each: (doc: ConvexDoc, line: number) => Promise<void> | void): Promise<{ read: number, bad: number, bytes: number }> => {
+    const readTable = async (table: ExportTable, each: (doc: ConvexDoc, line: number) => Promise<void> | void): Promise<{ read: number, bad: number }> => {
       const float64Field = mappingByTable.get(table.name)?.float64Field
       let read = 0
       let bad = 0
-      let bytes = 0
       const cutShort = (number: number): void => {
         bad++
         report.problem({ file: table.file, line: number, message: 'the last line is cut short (no newline): the export is truncated' }, 'truncated')
@@ -263,15 +262,14 @@ export async function importConvexExport (path: string, options: ImportOptions):
             }
             await each(doc, item.n)
           }
-          bytes = batch.bytes
-          progress(table.name, bytes)
+          progress(table.name, batch.bytes)
         }
       } catch (err) {
         // A broken entry (bad deflate data, CRC mismatch, a file cut short) ends this table.
         report.problem({ file: table.file, line: read + 1, message: `could not be read to its end: ${(err as Error).message}` })
         report.complete = false
       }
-      return { read, bad, bytes }
+      return { read, bad }
     }
 
     // The small tables the others refer to, read in full first.
