@@ -72,7 +72,7 @@ const DELIVERY_SLICE = 64
 
 /** What `townhall.realtime.delivery` publishes after each fan-out (for tracing and benchmarks). */
 export interface DeliveryMessage {
-  /** The queries whose new values went out: path, arguments, version and value. */
+  /** The queries whose new values went out: path, arguments, version and value (the hub's own: read-only). */
   queries: Array<{ path: string, args: unknown, version: number, value: unknown }>
   /** How many clients were sent to. */
   clients: number
